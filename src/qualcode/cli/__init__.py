@@ -1,0 +1,13 @@
+"""The ``qualcode`` command line: a thin click layer over the library.
+
+Commands parse options, open the project, call one library function and render the result.
+Library exceptions (``QualcodeError``) become ``Error: ...`` / ``Hint: ...`` and exit code 1.
+"""
+
+from __future__ import annotations
+
+from qualcode.cli import corpus as _corpus  # noqa: F401  (registers commands)
+from qualcode.cli import setup as _setup  # noqa: F401  (registers commands)
+from qualcode.cli.main import cli, main
+
+__all__ = ["cli", "main"]

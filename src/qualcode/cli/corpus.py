@@ -1,0 +1,154 @@
+"""Commands that bring transcripts in and show what is there: import, status, export segments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from qualcode.cli.main import ProgressBar, cli, opened_project
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--meta",
+    "meta_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Metadata CSV (file,city,participant,role,organisation_type,kind,date). "
+    "A metadata.csv inside an imported folder is used automatically.",
+)
+@click.option("--city", help="City for files that the metadata does not cover.")
+@click.option(
+    "--kind",
+    type=click.Choice(["interview", "workshop"]),
+    help="Kind for files that the metadata does not cover (default: interview).",
+)
+@click.option("--encoding", help="Text encoding of .txt/.vtt/.srt files (default: detect).")
+@click.option(
+    "--replace",
+    "replace_changed",
+    is_flag=True,
+    help="Replace documents whose file changed since the last import.",
+)
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    meta_path: Path | None,
+    city: str | None,
+    kind: str | None,
+    encoding: str | None,
+    replace_changed: bool,
+) -> None:
+    """Import transcripts (.txt, .md, .docx, .vtt, .srt) and split them into segments.
+
+    Folders are read for all supported files. Everything is read and checked first and
+    written in one transaction: if any file is bad, nothing is imported. Re-importing an
+    unchanged file does nothing; a changed file needs --replace, which carries codings over
+    to the new text and lists any that could not be.
+
+    \b
+    Example:
+      qualcode import transcripts_sample/
+      qualcode import muistio.txt --city Saarvala --kind workshop
+    """
+    from qualcode.workflow import import_paths
+
+    bar = ProgressBar("Reading")
+    with opened_project(ctx) as project:
+        try:
+            outcomes = import_paths(
+                project,
+                list(paths),
+                meta_path=meta_path,
+                city=city,
+                kind=kind,  # type: ignore[arg-type]
+                encoding=encoding,
+                replace_changed=replace_changed,
+                progress=bar,
+            )
+        finally:
+            bar.close()
+    for o in outcomes:
+        if o.status in ("imported", "replaced") and o.segments:
+            click.echo(
+                f"{o.status:<9} {o.name}: {o.segments} segments, {o.words} words"
+                + (f"; {o.note}" if o.note else "")
+            )
+        else:
+            click.echo(f"{o.status:<9} {o.name}: {o.note}")
+        for lost in o.lost:
+            click.echo(f"  Warning: could not carry over {lost} (kept in the review log)", err=True)
+    new = sum(o.status == "imported" for o in outcomes)
+    click.echo(f"{new} imported, {len(outcomes) - new} other, {len(outcomes)} file(s) in all")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show documents, segments and words per city and kind.
+
+    \b
+    Example:
+      qualcode status
+    """
+    from qualcode.workflow import status as project_status
+
+    with opened_project(ctx) as project:
+        rows = project_status(project)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("No documents yet. Import some with 'qualcode import PATH'.")
+        return
+    header = ("city", "kind", "documents", "segments", "interviewer", "words")
+    fields = ("documents", "segments", "interviewer_segments", "words")
+    table: list[tuple[str, ...]] = [header]
+    table += [(r.city or "(none)", r.kind, *(str(getattr(r, f)) for f in fields)) for r in rows]
+    table.append(("total", "", *(str(sum(getattr(r, f) for r in rows)) for f in fields)))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for k, row in enumerate(table):
+        if k == len(table) - 1:
+            click.echo("  ".join("-" * w for w in widths))
+        pairs = enumerate(zip(row, widths, strict=True))
+        cells = (c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in pairs)
+        click.echo("  ".join(cells).rstrip())
+
+
+@cli.group()
+def export() -> None:
+    """Export project data as CSV (UTF-8 with BOM, safe to open in Excel).
+
+    \b
+    Example:
+      qualcode export segments --out segments.csv
+    """
+
+
+@export.command("segments")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write.",
+)
+@click.pass_context
+def export_segments(ctx: click.Context, out: Path) -> None:
+    """Write all segments with their document metadata and offsets.
+
+    Columns: segment_id,document,city,participant,role,kind,speaker,is_interviewer,
+    start,end,text. Cells that Excel would run as formulas are prefixed with '.
+
+    \b
+    Example:
+      qualcode export segments --out segments.csv
+    """
+    from qualcode.workflow import export_segments as run
+
+    with opened_project(ctx) as project:
+        n = run(project, out)
+    click.echo(f"Wrote {n} segments to {out}")

@@ -1,0 +1,85 @@
+"""What the installation has: Voikko, the spaCy Finnish model and versions (``qualcode doctor``)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import platform
+import sqlite3
+from dataclasses import dataclass, field
+
+from qualcode import __version__
+
+SPACY_MODEL = "spacy_fi_experimental_web_md"
+VOIKKO_MISSING = (
+    "Voikko is not available: Finnish lemmas and compound parts fall back to the spaCy Finnish "
+    "lemmatizer, which is slower and splits fewer compounds. Install it with "
+    "'sudo apt-get install libvoikko1 voikko-fi' (Debian/Ubuntu) or 'brew install libvoikko' "
+    "(macOS)."
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class EnvironmentReport:
+    items: tuple[Check, ...]
+    warning: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.items},
+            "warning": self.warning,
+        }
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def voikko_status() -> tuple[bool, str]:
+    """(available, detail): can libvoikko load the Finnish dictionary here?"""
+    try:
+        import libvoikko
+    except Exception as exc:  # the binding raises OSError when libvoikko.so is missing
+        return False, f"Python binding not importable ({exc})"
+    try:
+        voikko = libvoikko.Voikko("fi")
+    except Exception as exc:
+        return False, f"libvoikko found but no Finnish dictionary ({exc})"
+    try:
+        dicts = libvoikko.Voikko.listDicts()
+        desc = dicts[0].description if dicts else "fi"
+        return True, f"libvoikko {libvoikko.Voikko.getVersion()}, dictionary: {desc}"
+    finally:
+        voikko.terminate()
+
+
+def check_environment() -> EnvironmentReport:
+    items = [
+        Check("qualcode", True, __version__),
+        Check("python", True, platform.python_version()),
+        Check("sqlite", True, sqlite3.sqlite_version),
+    ]
+    ok, detail = voikko_status()
+    items.append(Check("voikko", ok, detail))
+    spacy_version = _version("spacy")
+    items.append(Check("spacy", spacy_version is not None, spacy_version or "not installed"))
+    model_version = _version("spacy-fi-experimental-web-md")
+    model_ok = model_version is not None and importlib.util.find_spec(SPACY_MODEL) is not None
+    items.append(Check("spacy Finnish model", model_ok, model_version or "not installed"))
+    for dist in ("scikit-learn", "pandas", "python-docx"):
+        v = _version(dist)
+        items.append(Check(dist, v is not None, v or "not installed"))
+    analysis = "voikko" if ok else ("spacy-fi" if model_ok else "none")
+    items.append(Check("language analysis in use", analysis != "none", analysis))
+    return EnvironmentReport(tuple(items), None if ok else VOIKKO_MISSING)

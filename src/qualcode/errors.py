@@ -1,0 +1,43 @@
+"""One exception hierarchy for the whole library.
+
+The library raises these; only the CLI turns them into ``Error: ...`` / ``Hint: ...`` lines and
+exit codes, so Python users get ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+
+class QualcodeError(Exception):
+    """An expected problem with the user's data or setup (exit code 1 in the CLI)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ProjectError(QualcodeError):
+    """No project found, or its settings are invalid."""
+
+
+class StoreError(QualcodeError):
+    """The SQLite store cannot be opened or is newer than this qualcode."""
+
+
+class IngestError(QualcodeError):
+    """A transcript or metadata file cannot be read.
+
+    ``location`` is ``file`` or ``file:line``; the message shown is ``location: problem``.
+    """
+
+    def __init__(self, location: str, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{location}: {problem}", hint)
+        self.location = location
+        self.problem = problem
+
+
+class SegmentError(QualcodeError):
+    """Segmentation settings (speaker patterns) are invalid."""

@@ -1,0 +1,107 @@
+"""Versioned schema migrations: small, named, applied in order, each in its own transaction.
+
+Never edit a migration that has shipped; add a new one. ``store.py`` applies them.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "0001_initial",
+        """
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            source_path TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            format TEXT NOT NULL,
+            encoding TEXT NOT NULL,
+            title TEXT NOT NULL,
+            city TEXT,
+            participant TEXT,
+            role TEXT,
+            organisation_type TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('interview', 'workshop')),
+            date TEXT,
+            language TEXT NOT NULL,
+            text TEXT NOT NULL,
+            words INTEGER NOT NULL,
+            imported_at TEXT NOT NULL
+        );
+        CREATE INDEX documents_sha256 ON documents(sha256);
+
+        CREATE TABLE segments (
+            id TEXT PRIMARY KEY,
+            document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE RESTRICT,
+            seq INTEGER NOT NULL,
+            speaker TEXT,
+            is_interviewer INTEGER NOT NULL CHECK (is_interviewer IN (0, 1)),
+            unit TEXT NOT NULL CHECK (unit IN ('turn', 'paragraph', 'item', 'heading')),
+            start INTEGER NOT NULL CHECK (start >= 0),
+            "end" INTEGER NOT NULL CHECK ("end" > start),
+            start_time REAL,
+            end_time REAL,
+            text TEXT NOT NULL,
+            words INTEGER NOT NULL,
+            UNIQUE (document_id, seq)
+        );
+
+        CREATE TABLE codes (
+            id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            parent_id TEXT REFERENCES codes(id),
+            definition TEXT,
+            retired INTEGER NOT NULL DEFAULT 0 CHECK (retired IN (0, 1)),
+            updated TEXT NOT NULL
+        );
+
+        -- Codings are the researchers' decisions; they must never disappear silently, hence
+        -- RESTRICT: removing a segment that carries codings fails unless they are moved first.
+        CREATE TABLE codings (
+            id INTEGER PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE RESTRICT,
+            code_id TEXT NOT NULL REFERENCES codes(id) ON DELETE RESTRICT,
+            coder TEXT NOT NULL,
+            source TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'removed')),
+            score REAL,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            UNIQUE (segment_id, code_id, coder)
+        );
+        CREATE INDEX codings_code ON codings(code_id);
+
+        CREATE TABLE suggestions (
+            id TEXT PRIMARY KEY,
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE RESTRICT,
+            code_id TEXT NOT NULL REFERENCES codes(id) ON DELETE RESTRICT,
+            source TEXT NOT NULL,
+            score REAL,
+            evidence TEXT,
+            codebook_digest TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected')),
+            coder TEXT,
+            created TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            UNIQUE (segment_id, code_id)
+        );
+        CREATE INDEX suggestions_code ON suggestions(code_id);
+
+        CREATE TABLE review_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            coder TEXT NOT NULL,
+            action TEXT NOT NULL,
+            segment_id TEXT,
+            code_id TEXT,
+            suggestion_id TEXT,
+            detail TEXT
+        );
+        CREATE TRIGGER review_log_no_update BEFORE UPDATE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END;
+        CREATE TRIGGER review_log_no_delete BEFORE DELETE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END;
+        """,
+    ),
+)

@@ -1,0 +1,175 @@
+"""Find, create and open a qualcode project: a folder with ``qualcode.toml`` and ``qualcode.db``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import ProjectError
+from qualcode.segment import DEFAULT_INTERVIEWER_PATTERN, SegmentSettings
+from qualcode.store import Store
+
+SETTINGS_FILE = "qualcode.toml"
+DB_FILE = "qualcode.db"
+
+_TEMPLATE = """\
+# qualcode project settings. Paths are relative to this file.
+
+[project]
+name = {name}
+language = "fi"
+# Recorded with every decision made by 'review', 'code' and 'uncode' unless --coder is given.
+coder = {coder}
+
+[segment]
+# Turns longer than this many words are split at sentence boundaries.
+max_words = 150
+# Extra speaker-label regexes, tried before the built-in ones (H:, V:, Haastattelija:,
+# [00:01:02] Nimi:, Nimi (yritys):, ...). Each needs a named group (?P<speaker>...) and may
+# have (?P<time>...). Example: '^(?P<speaker>Toimittaja|Vieras)\\s*:'
+speaker_patterns = []
+# Speakers whose turns are the interviewer's (stored but not coded by default).
+interviewer_pattern = {interviewer}
+# Interviewers who appear under their own names, e.g. ["Anna Salo"].
+interviewers = []
+"""
+
+_ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "project": {"name": str, "language": str, "coder": str},
+    "segment": {
+        "max_words": int,
+        "speaker_patterns": list,
+        "interviewer_pattern": str,
+        "interviewers": list,
+    },
+}
+
+
+def _toml_str(value: str) -> str:
+    return (
+        "'" + value.replace("'", "") + "'" if "\\" in value else '"' + value.replace('"', "") + '"'
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str = "qualcode"
+    language: str = "fi"
+    coder: str = "tutkija"
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+
+
+def default_coder() -> str:
+    try:
+        return getpass.getuser() or "tutkija"
+    except Exception:  # no user database in some containers
+        return "tutkija"
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate ``qualcode.toml``; every problem is reported with its key path."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read settings ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path}: invalid TOML ({exc})") from None
+    problems: list[str] = []
+    for section, values in data.items():
+        if section not in _ALLOWED:
+            problems.append(f"unknown section [{section}]")
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{section}: must be a table")
+            continue
+        for key, value in values.items():
+            expected = _ALLOWED[section].get(key)
+            if expected is None:
+                problems.append(f"{section}.{key}: unknown setting")
+            elif not isinstance(value, expected) or isinstance(value, bool):
+                problems.append(
+                    f"{section}.{key}: expected {getattr(expected, '__name__', expected)}"
+                )
+    if problems:
+        raise ProjectError(f"{path}: " + "; ".join(problems))
+    project: dict[str, Any] = data.get("project", {})
+    seg: dict[str, Any] = data.get("segment", {})
+    segment = SegmentSettings(
+        max_words=seg.get("max_words", 150),
+        speaker_patterns=tuple(str(p) for p in seg.get("speaker_patterns", [])),
+        interviewer_pattern=seg.get("interviewer_pattern", DEFAULT_INTERVIEWER_PATTERN),
+        interviewers=tuple(str(p) for p in seg.get("interviewers", [])),
+    )
+    try:
+        segment.compiled_patterns()
+        segment.is_interviewer("H")
+    except Exception as exc:
+        raise ProjectError(f"{path}: {exc}") from None
+    if segment.max_words < 1:
+        raise ProjectError(f"{path}: segment.max_words: must be at least 1")
+    return Settings(
+        name=project.get("name", path.parent.name),
+        language=project.get("language", "fi"),
+        coder=project.get("coder", "tutkija"),
+        segment=segment,
+    )
+
+
+@dataclass
+class Project:
+    root: Path
+    settings: Settings
+    store: Store
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def init_project(root: Path, *, coder: str | None = None) -> Path:
+    """Create ``root/qualcode.toml`` and ``root/qualcode.db``; refuse to overwrite a project."""
+    settings_path = root / SETTINGS_FILE
+    if settings_path.exists():
+        raise ProjectError(f"{settings_path}: a project already exists here")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ProjectError(f"{root}: cannot create folder ({exc.strerror})") from None
+    text = _TEMPLATE.format(
+        name=_toml_str(root.resolve().name),
+        coder=_toml_str(coder or default_coder()),
+        interviewer=_toml_str(DEFAULT_INTERVIEWER_PATTERN),
+    )
+    tmp = settings_path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, settings_path)
+    Store.open(root / DB_FILE, create=True).close()
+    return settings_path
+
+
+def find_project_root(explicit: Path | None = None, cwd: Path | None = None) -> Path:
+    """``explicit`` if given, else the nearest parent of ``cwd`` with ``qualcode.toml``."""
+    if explicit is not None:
+        if not (explicit / SETTINGS_FILE).is_file():
+            raise ProjectError(
+                f"{explicit}: not a qualcode project (no {SETTINGS_FILE})",
+                f"create one with 'qualcode init {explicit}'",
+            )
+        return explicit
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    raise ProjectError(
+        "no qualcode project here or in any parent folder",
+        "pass --project DIR, set QUALCODE_PROJECT, or run 'qualcode init DIR'",
+    )
+
+
+def open_project(explicit: Path | None = None, cwd: Path | None = None) -> Project:
+    root = find_project_root(explicit, cwd)
+    settings = load_settings(root / SETTINGS_FILE)
+    return Project(root=root, settings=settings, store=Store.open(root / DB_FILE))

@@ -1,0 +1,390 @@
+"""The project's SQLite store. All SQL of qualcode lives here.
+
+Foreign keys are on; every command runs inside one ``transaction()`` so that a failure leaves
+the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import StoreError
+from qualcode.migrations import MIGRATIONS
+from qualcode.records import DocumentMeta, Segment, Transcript
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    id: str
+    name: str
+    sha256: str
+    source_path: str
+    title: str
+    meta: DocumentMeta
+    words: int
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    city: str
+    kind: str
+    documents: int
+    segments: int
+    interviewer_segments: int
+    words: int
+
+
+@dataclass(frozen=True)
+class CodingRef:
+    """A coding or decided suggestion attached to a segment (for carrying over on replace)."""
+
+    table: str  # 'codings' or 'suggestions'
+    row_id: str
+    segment_id: str
+    code_id: str
+    status: str
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._depth = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, create: bool = False) -> Store:
+        if not create and not path.exists():
+            raise StoreError(f"{path}: project database not found", "run 'qualcode init DIR'")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA busy_timeout = 5000")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open project database ({exc})") from None
+        store = cls(conn, path)
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def migrate(self, upto: str | None = None) -> list[str]:
+        """Apply pending migrations in order (up to and including ``upto``); return their names."""
+        try:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS migrations"
+                " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a qualcode database ({exc})") from None
+        known = {name for name, _ in MIGRATIONS}
+        unknown = done - known
+        if unknown:
+            raise StoreError(
+                f"{self.path}: made by a newer qualcode (migration {sorted(unknown)[0]})",
+                "upgrade qualcode",
+            )
+        applied = []
+        for name, sql in MIGRATIONS:
+            if name not in done:
+                with self.transaction():
+                    for statement in _statements(sql):
+                        self.conn.execute(statement)
+                    self.conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now())
+                    )
+                applied.append(name)
+            if name == upto:
+                break
+        return applied
+
+    def applied_migrations(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM migrations ORDER BY name")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One transaction; nested calls join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # --- documents and segments ------------------------------------------------------------
+    def document_by_name(self, name: str) -> StoredDocument | None:
+        row = self.conn.execute(_DOC_SELECT + " WHERE name = ?", (name,)).fetchone()
+        return _document(row) if row else None
+
+    def document_by_sha256(self, sha256: str) -> StoredDocument | None:
+        row = self.conn.execute(_DOC_SELECT + " WHERE sha256 = ?", (sha256,)).fetchone()
+        return _document(row) if row else None
+
+    def document_by_id(self, doc_id: str) -> StoredDocument | None:
+        row = self.conn.execute(_DOC_SELECT + " WHERE id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def documents(self) -> list[StoredDocument]:
+        return [_document(r) for r in self.conn.execute(_DOC_SELECT + " ORDER BY name")]
+
+    def insert_document(self, t: Transcript) -> None:
+        m = t.meta
+        self.conn.execute(
+            """INSERT INTO documents (id, name, source_path, sha256, format, encoding, title, city,
+                participant, role, organisation_type, kind, date, language, text, words,
+                imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                t.id,
+                t.name,
+                t.source_path,
+                t.sha256,
+                t.format,
+                t.encoding,
+                t.title,
+                m.city,
+                m.participant,
+                m.role,
+                m.organisation_type,
+                m.kind,
+                m.date,
+                t.language,
+                t.text,
+                t.words,
+                now(),
+            ),
+        )
+
+    def insert_segments(self, segments: Iterable[Segment]) -> None:
+        self.conn.executemany(
+            """INSERT INTO segments (id, document_id, seq, speaker, is_interviewer, unit, start,
+                "end", start_time, end_time, text, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
+            (
+                (
+                    s.id,
+                    s.document_id,
+                    s.seq,
+                    s.speaker,
+                    int(s.is_interviewer),
+                    s.unit,
+                    s.start,
+                    s.end,
+                    s.start_time,
+                    s.end_time,
+                    s.text,
+                    s.words,
+                )
+                for s in segments
+            ),
+        )
+
+    def document_text(self, doc_id: str) -> str:
+        row = self.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"unknown document id '{doc_id}'")
+        return str(row[0])
+
+    def segments(self, doc_id: str | None = None) -> list[Segment]:
+        sql = _SEG_SELECT
+        params: tuple[str, ...] = ()
+        if doc_id is not None:
+            sql += " WHERE document_id = ?"
+            params = (doc_id,)
+        sql += " ORDER BY document_id, seq"
+        return [_segment(r) for r in self.conn.execute(sql, params)]
+
+    def decisions_on_document(self, doc_id: str) -> list[CodingRef]:
+        """Codings and decided (accepted/rejected) suggestions on a document's segments."""
+        rows = self.conn.execute(
+            """SELECT 'codings', CAST(c.id AS TEXT), c.segment_id, c.code_id, c.status
+               FROM codings c JOIN segments s ON s.id = c.segment_id WHERE s.document_id = ?
+               UNION ALL
+               SELECT 'suggestions', g.id, g.segment_id, g.code_id, g.status
+               FROM suggestions g JOIN segments s ON s.id = g.segment_id
+               WHERE s.document_id = ? AND g.status != 'pending'
+               ORDER BY 1, 3, 4""",
+            (doc_id, doc_id),
+        )
+        return [CodingRef(*r) for r in rows]
+
+    def move_decision(self, ref: CodingRef, new_segment_id: str, new_suggestion_id: str) -> bool:
+        """Re-attach a coding or decided suggestion to another segment.
+
+        Returns False (and changes nothing) when that segment already carries the same decision.
+        """
+        try:
+            if ref.table == "codings":
+                self.conn.execute(
+                    "UPDATE codings SET segment_id = ?, updated = ? WHERE id = ?",
+                    (new_segment_id, now(), int(ref.row_id)),
+                )
+            else:
+                self.conn.execute(
+                    "UPDATE suggestions SET id = ?, segment_id = ?, updated = ? WHERE id = ?",
+                    (new_suggestion_id, new_segment_id, now(), ref.row_id),
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def rename_document(self, doc_id: str, name: str) -> None:
+        self.conn.execute("UPDATE documents SET name = ? WHERE id = ?", (name, doc_id))
+
+    def update_document_meta(self, doc_id: str, meta: DocumentMeta) -> None:
+        self.conn.execute(
+            """UPDATE documents SET city = ?, participant = ?, role = ?, organisation_type = ?,
+               kind = ?, date = ? WHERE id = ?""",
+            (
+                meta.city,
+                meta.participant,
+                meta.role,
+                meta.organisation_type,
+                meta.kind,
+                meta.date,
+                doc_id,
+            ),
+        )
+
+    def update_document_source(self, doc_id: str, t: Transcript) -> None:
+        self.conn.execute(
+            "UPDATE documents SET sha256 = ?, source_path = ?, encoding = ? WHERE id = ?",
+            (t.sha256, t.source_path, t.encoding, doc_id),
+        )
+        self.update_document_meta(doc_id, t.meta)
+
+    def delete_document(self, doc_id: str) -> tuple[int, int]:
+        """Remove a document and whatever hangs on it; returns (codings, suggestions) removed."""
+        seg = "SELECT id FROM segments WHERE document_id = ?"
+        codings = self.conn.execute(
+            f"DELETE FROM codings WHERE segment_id IN ({seg})", (doc_id,)
+        ).rowcount
+        suggestions = self.conn.execute(
+            f"DELETE FROM suggestions WHERE segment_id IN ({seg})", (doc_id,)
+        ).rowcount
+        self.conn.execute("DELETE FROM segments WHERE document_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        return codings, suggestions
+
+    def log(
+        self,
+        coder: str,
+        action: str,
+        *,
+        segment_id: str | None = None,
+        code_id: str | None = None,
+        suggestion_id: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.conn.execute(
+            """INSERT INTO review_log (at, coder, action, segment_id, code_id, suggestion_id,
+               detail) VALUES (?,?,?,?,?,?,?)""",
+            (now(), coder, action, segment_id, code_id, suggestion_id, detail),
+        )
+
+    # --- reporting -------------------------------------------------------------------------
+    def status_rows(self) -> list[StatusRow]:
+        """Documents, segments (and interviewer turns among them) and words per city and kind."""
+        rows = self.conn.execute(
+            """SELECT COALESCE(d.city, ''), d.kind, COUNT(*), COALESCE(SUM(sc.n), 0),
+                      COALESCE(SUM(sc.ni), 0), SUM(d.words)
+               FROM documents d
+               LEFT JOIN (SELECT document_id, COUNT(*) AS n, SUM(is_interviewer) AS ni
+                          FROM segments GROUP BY document_id) sc ON sc.document_id = d.id
+               GROUP BY 1, 2 ORDER BY 1, 2"""
+        )
+        return [StatusRow(*r) for r in rows]
+
+    def segment_export_rows(self) -> Iterator[tuple[object, ...]]:
+        return self.conn.execute(
+            """SELECT s.id, d.name, d.city, d.participant, d.role, d.kind, s.speaker,
+                      s.is_interviewer, s.start, s."end", s.text
+               FROM segments s JOIN documents d ON d.id = s.document_id
+               ORDER BY d.name, s.seq"""
+        )
+
+    def counts(self) -> dict[str, int]:
+        tables = ("documents", "segments", "codes", "codings", "suggestions", "review_log")
+        return {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration script into statements (triggers contain ';' inside BEGIN...END)."""
+    out: list[str] = []
+    buffer = ""
+    for piece in sql.split(";"):
+        buffer += piece
+        if sqlite3.complete_statement(buffer + ";"):
+            if buffer.strip():
+                out.append(buffer.strip())
+            buffer = ""
+        else:
+            buffer += ";"
+    return out
+
+
+_DOC_SELECT = """SELECT id, name, sha256, source_path, title, city, participant, role,
+    organisation_type, kind, date, words FROM documents"""
+_SEG_SELECT = """SELECT id, document_id, seq, speaker, is_interviewer, unit, start, "end", text,
+    words, start_time, end_time FROM segments"""
+
+
+def _document(row: Sequence[Any]) -> StoredDocument:
+    meta = DocumentMeta(
+        city=row[5],
+        participant=row[6],
+        role=row[7],
+        organisation_type=row[8],
+        kind=row[9],
+        date=row[10],
+    )
+    return StoredDocument(
+        id=str(row[0]),
+        name=str(row[1]),
+        sha256=str(row[2]),
+        source_path=str(row[3]),
+        title=str(row[4]),
+        meta=meta,
+        words=int(row[11]),
+    )
+
+
+def _segment(row: Sequence[Any]) -> Segment:
+    return Segment(
+        id=row[0],
+        document_id=row[1],
+        seq=row[2],
+        speaker=row[3],
+        is_interviewer=bool(row[4]),
+        unit=row[5],
+        start=row[6],
+        end=row[7],
+        text=row[8],
+        words=row[9],
+        start_time=row[10],
+        end_time=row[11],
+    )

@@ -1,0 +1,253 @@
+"""Where the pipeline stages meet the store: one function per command.
+
+Each function runs its writes in a single transaction, so a failing command leaves the
+project exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from qualcode.csvout import write_csv
+from qualcode.errors import IngestError
+from qualcode.ingest import collect_paths, load_transcript
+from qualcode.ingest.metadata import MetadataRow, read_metadata
+from qualcode.project import Project
+from qualcode.records import DocumentMeta, Kind, Segment, Transcript
+from qualcode.segment import segment_document
+from qualcode.store import CodingRef, StatusRow
+from qualcode.textutil import suggestion_id
+
+Progress = Callable[[int, int, str], None]
+ImportStatus = Literal["imported", "unchanged", "metadata updated", "replaced", "duplicate"]
+
+SEGMENT_COLUMNS = (
+    "segment_id",
+    "document",
+    "city",
+    "participant",
+    "role",
+    "kind",
+    "speaker",
+    "is_interviewer",
+    "start",
+    "end",
+    "text",
+)
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    name: str
+    status: ImportStatus
+    document_id: str
+    segments: int = 0
+    words: int = 0
+    note: str = ""
+    carried: int = 0
+    lost: tuple[str, ...] = ()
+
+
+def import_paths(
+    project: Project,
+    paths: Sequence[Path],
+    *,
+    meta_path: Path | None = None,
+    city: str | None = None,
+    kind: Kind | None = None,
+    encoding: str | None = None,
+    replace_changed: bool = False,
+    progress: Progress | None = None,
+) -> list[ImportOutcome]:
+    """Import transcripts: read and segment everything first, then write in one transaction."""
+    files = collect_paths(paths)
+    if not files:
+        raise IngestError(
+            ", ".join(str(p) for p in paths),
+            "no transcripts found",
+            "qualcode reads .txt, .md, .docx, .vtt and .srt",
+        )
+    metadata = _metadata_for(paths, meta_path)
+    parsed: list[tuple[Transcript, list[Segment]]] = []
+    for i, path in enumerate(files):
+        if progress:
+            progress(i, len(files), path.name)
+        meta = _meta_for(path, metadata, city, kind)
+        transcript = load_transcript(
+            path, meta, language=project.settings.language, encoding=encoding
+        )
+        segments = segment_document(
+            transcript.id,
+            transcript.text,
+            turns=transcript.turns,
+            settings=project.settings.segment,
+        )
+        parsed.append((transcript, segments))
+    if progress:
+        progress(len(files), len(files), "")
+    _check_unique_names(parsed)
+
+    store = project.store
+    outcomes: list[ImportOutcome] = []
+    with store.transaction():
+        for transcript, segments in parsed:
+            outcomes.append(_store_one(project, transcript, segments, replace_changed))
+    return outcomes
+
+
+def _metadata_for(paths: Sequence[Path], meta_path: Path | None) -> dict[Path, MetadataRow]:
+    sources = [meta_path] if meta_path else []
+    sources += [p / "metadata.csv" for p in paths if p.is_dir() and (p / "metadata.csv").is_file()]
+    rows: dict[Path, MetadataRow] = {}
+    for source in sources:
+        for file, row in read_metadata(source).items():
+            rows[(source.parent / file).resolve()] = row
+    return rows
+
+
+def _meta_for(
+    path: Path, metadata: dict[Path, MetadataRow], city: str | None, kind: Kind | None
+) -> DocumentMeta:
+    row = metadata.get(path.resolve())
+    meta = row.meta if row else DocumentMeta(kind=kind or "interview")
+    if meta.city is None and city:
+        meta = replace(meta, city=city)
+    if row is None and kind:
+        meta = replace(meta, kind=kind)
+    if not meta.city:
+        raise IngestError(
+            str(path),
+            "no city given",
+            "add a row to metadata.csv next to the file, or pass --city",
+        )
+    return meta
+
+
+def _check_unique_names(parsed: list[tuple[Transcript, list[Segment]]]) -> None:
+    seen: dict[str, str] = {}
+    for transcript, _ in parsed:
+        if transcript.name in seen:
+            raise IngestError(
+                transcript.source_path,
+                f"has the same file name as {seen[transcript.name]}",
+                "document names must be unique in a project; rename one of them",
+            )
+        seen[transcript.name] = transcript.source_path
+
+
+def _store_one(
+    project: Project, t: Transcript, segments: list[Segment], replace_changed: bool
+) -> ImportOutcome:
+    store = project.store
+    existing = store.document_by_name(t.name)
+    if existing is not None and existing.sha256 == t.sha256:
+        if existing.meta != t.meta:
+            store.update_document_meta(existing.id, t.meta)
+            return ImportOutcome(
+                t.name, "metadata updated", existing.id, note="file unchanged; metadata updated"
+            )
+        return ImportOutcome(t.name, "unchanged", existing.id, note="already imported, unchanged")
+    if existing is None:
+        twin = store.document_by_sha256(t.sha256) or store.document_by_id(t.id)
+        if twin is not None:
+            return ImportOutcome(
+                t.name, "duplicate", twin.id, note=f"same text as '{twin.name}', skipped"
+            )
+        store.insert_document(t)
+        store.insert_segments(segments)
+        return ImportOutcome(t.name, "imported", t.id, len(segments), t.words)
+    if not replace_changed:
+        raise IngestError(
+            t.source_path,
+            f"differs from the '{t.name}' imported earlier",
+            "pass --replace to import the new version (codings are carried over where the "
+            "text is unchanged)",
+        )
+    return _replace(project, existing.id, t, segments)
+
+
+def _replace(
+    project: Project, old_id: str, t: Transcript, segments: list[Segment]
+) -> ImportOutcome:
+    store = project.store
+    if old_id == t.id:  # same text, different bytes (e.g. line ends): segments stay valid
+        store.update_document_source(old_id, t)
+        return ImportOutcome(t.name, "replaced", old_id, note="text unchanged; source updated")
+    old_segments = {s.id: s for s in store.segments(old_id)}
+    decisions = store.decisions_on_document(old_id)
+    store.rename_document(old_id, f"{t.name}\x00replaced")
+    store.insert_document(t)
+    store.insert_segments(segments)
+    carried = 0
+    lost: list[str] = []
+    for ref in decisions:
+        old = old_segments[ref.segment_id]
+        target = _find_new_home(old, segments)
+        new_sid = target.id if target else None
+        if new_sid and store.move_decision(ref, new_sid, suggestion_id(new_sid, ref.code_id)):
+            carried += 1
+            continue
+        if new_sid:  # the same decision already sits on the new segment (merged turns)
+            carried += 1
+            continue
+        lost.append(_describe(ref, old))
+        store.log(
+            project.settings.coder,
+            "lost-on-replace",
+            segment_id=ref.segment_id,
+            code_id=ref.code_id,
+            detail=json.dumps(
+                {"document": t.name, "table": ref.table, "status": ref.status, "text": old.text},
+                ensure_ascii=False,
+            ),
+        )
+    store.delete_document(old_id)
+    return ImportOutcome(
+        t.name,
+        "replaced",
+        t.id,
+        len(segments),
+        t.words,
+        note=f"{carried} coding(s) carried over",
+        carried=carried,
+        lost=tuple(lost),
+    )
+
+
+def _find_new_home(old: Segment, new: list[Segment]) -> Segment | None:
+    """The new segment with the same text, else the one containing it; nearest position wins."""
+    same = [s for s in new if s.text == old.text]
+    if not same:
+        same = [s for s in new if old.text in s.text]
+    if not same:
+        return None
+    return min(same, key=lambda s: abs(s.start - old.start))
+
+
+def _describe(ref: CodingRef, old: Segment) -> str:
+    kind = "coding" if ref.table == "codings" else f"{ref.status} suggestion"
+    excerpt = old.text if len(old.text) <= 60 else old.text[:57] + "..."
+    return f"{kind} {ref.code_id} on segment {old.id} ('{excerpt}')"
+
+
+def status(project: Project) -> list[StatusRow]:
+    return project.store.status_rows()
+
+
+def export_segments(project: Project, out: Path) -> int:
+    rows = list(project.store.segment_export_rows())
+    write_csv(out, SEGMENT_COLUMNS, rows)
+    return len(rows)
+
+
+__all__ = [
+    "SEGMENT_COLUMNS",
+    "ImportOutcome",
+    "export_segments",
+    "import_paths",
+    "status",
+]
