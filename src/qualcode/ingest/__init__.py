@@ -33,17 +33,23 @@ def _reader(suffix: str) -> Reader:
     return read_subtitles
 
 
+def _is_transcript_name(name: str) -> bool:
+    """Folder scans skip hidden files, Office lock files (~$) and README files."""
+    lower = name.lower()
+    return (
+        lower.endswith(SUPPORTED)
+        and not name.startswith((".", "~$"))
+        and not lower.startswith(("readme.", "lueminut."))
+    )
+
+
 def collect_paths(paths: Iterable[Path]) -> list[Path]:
     """Expand directories into their supported transcript files, sorted; keep order otherwise."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
-                p
-                for p in sorted(path.iterdir())
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED
-                and not p.name.startswith((".", "~$"))
+                p for p in sorted(path.iterdir()) if p.is_file() and _is_transcript_name(p.name)
             )
         elif path.is_file():
             if path.suffix.lower() not in SUPPORTED:
