@@ -41,3 +41,25 @@ class IngestError(QualcodeError):
 
 class SegmentError(QualcodeError):
     """Segmentation settings (speaker patterns) are invalid."""
+
+
+class CodebookError(QualcodeError):
+    """A codebook has problems; ``problems`` lists every one as (location, message)."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        first = f"{problems[0][0]}: {problems[0][1]}" if problems else "invalid codebook"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{source}: {first}{more}", "run 'qualcode codebook check FILE'")
+        self.source = source
+        self.problems = problems
+
+
+class ReviewFileError(QualcodeError):
+    """A review CSV has invalid rows; ``problems`` lists (row number, message)."""
+
+    def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
+        row, message = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{source}:{row}: {message}{more}")
+        self.source = source
+        self.problems = problems

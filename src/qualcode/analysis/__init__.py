@@ -1,0 +1,39 @@
+"""Finnish language analysis behind a small protocol and a string-named registry.
+
+An analyzer turns word forms into ``Analysis`` records (lemma, compound members, coarse part
+of speech). Built-ins register themselves exactly as an extension would:
+
+- ``voikko.v1``: libvoikko with the Finnish dictionary (lemmas and compound members);
+- ``spacy-fi.v1``: the spaCy Finnish pipeline's lemmatizer (no compound members);
+- ``simplemma.v1``: simplemma's lookup lemmatizer (no compound members; last resort).
+
+``default_analyzer()`` picks the first that works here, in that order.
+"""
+
+from __future__ import annotations
+
+# Importing the modules registers the built-ins (the same mechanism an extension would use).
+from qualcode.analysis import simple as _simple  # noqa: F401
+from qualcode.analysis import spacy_fi as _spacy_fi  # noqa: F401
+from qualcode.analysis import voikko as _voikko  # noqa: F401
+from qualcode.analysis.base import (
+    Analysis,
+    Analyzer,
+    AnalyzerUnavailable,
+    available_analyzers,
+    default_analyzer,
+    get_analyzer,
+    register,
+    registered_names,
+)
+
+__all__ = [
+    "Analysis",
+    "Analyzer",
+    "AnalyzerUnavailable",
+    "available_analyzers",
+    "default_analyzer",
+    "get_analyzer",
+    "register",
+    "registered_names",
+]

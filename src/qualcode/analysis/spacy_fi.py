@@ -1,0 +1,66 @@
+"""``spacy-fi.v1``: lemmas from the spaCy Finnish pipeline (``spacy-fi-experimental-web-md``).
+
+Words are lemmatised out of context, one per document, which is what a lookup needs.
+No compound members: a keyword finds inflected forms but not compounds.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from typing import Any
+
+from qualcode.analysis.base import Analysis, AnalyzerUnavailable, register
+from qualcode.analysis.guess import guess
+
+MODEL = "spacy_fi_experimental_web_md"
+_POS = {
+    "NOUN": "noun",
+    "PROPN": "propn",
+    "VERB": "verb",
+    "AUX": "verb",
+    "ADJ": "adj",
+    "ADV": "adv",
+    "ADP": "adp",
+    "PRON": "pron",
+    "NUM": "num",
+}
+
+
+class SpacyFiAnalyzer:
+    name = "spacy-fi.v1"
+    _nlp: Any = None
+
+    def __init__(self) -> None:
+        if SpacyFiAnalyzer._nlp is None:
+            try:
+                import spacy
+
+                SpacyFiAnalyzer._nlp = spacy.load(MODEL, exclude=["parser", "ner"])
+            except Exception as exc:  # missing model, or its Voikko-based lemmatizer
+                raise AnalyzerUnavailable(f"the spaCy Finnish model cannot load ({exc})") from None
+
+    @property
+    def version(self) -> str:
+        return (
+            f"spacy {importlib.metadata.version('spacy')}; "
+            f"{MODEL} {importlib.metadata.version('spacy-fi-experimental-web-md')}"
+        )
+
+    def analyze(self, forms: Sequence[str]) -> list[tuple[Analysis, ...]]:
+        out = []
+        for form, doc in zip(forms, self._nlp.pipe(forms, batch_size=256), strict=True):
+            readings = set()
+            for token in doc:
+                lemma = token.lemma_.lower() or form.lower()
+                readings.add(Analysis(lemma, ((lemma,),), _POS.get(token.pos_, "other")))
+                break
+            if not readings:
+                readings.update(guess(form))
+            out.append(tuple(sorted(readings, key=lambda a: a.lemma)))
+        return out
+
+
+@register("spacy-fi.v1")
+def _factory() -> SpacyFiAnalyzer:
+    return SpacyFiAnalyzer()

@@ -1,0 +1,195 @@
+"""Codebook rules over analysed segments: which codes a segment suggests, with evidence.
+
+The hot path is index lookups only: every distinct word form is analysed once (elsewhere) into
+``FormKeys``; the codebook is compiled into dictionaries from lemma / compound run to rules, so
+matching a token costs a few set look-ups whatever the size of the codebook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+
+from qualcode.analysis.base import Analysis
+from qualcode.codebook import Codebook, Keyword, Phrase
+
+TOKEN_RE = re.compile(r"\w+(?:[-:'’]\w+)*")
+_MAX_MEMBERS = 8  # longer "compounds" are analysis noise; runs grow quadratically
+
+
+@dataclass(frozen=True)
+class FormKeys:
+    """What a word form can match: its lemmas, and every lemma plus compound-member run."""
+
+    lemmas: frozenset[str]
+    parts: frozenset[str]
+
+
+def form_keys(analyses: Iterable[Analysis]) -> FormKeys:
+    lemmas: set[str] = set()
+    parts: set[str] = set()
+    for a in analyses:
+        lemmas.add(a.lemma)
+        parts.add(a.lemma)
+        members = a.members[:_MAX_MEMBERS]
+        for i in range(len(members)):
+            for j in range(i + 1, len(members) + 1):
+                for spelling in product(*members[i:j]):
+                    parts.add("".join(spelling))
+        if "-" in a.lemma:
+            parts.update(p for p in a.lemma.split("-") if p)
+    return FormKeys(frozenset(lemmas), frozenset(parts))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    form: str
+    start: int  # offsets into the document text
+    end: int
+    rule: str  # "yhteistyö" or "pysyvä rakenne"
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    segment_id: str
+    code_id: str
+    hits: int
+    score: float
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class Token:
+    form: str
+    start: int
+    end: int
+
+
+def tokenize(text: str, offset: int = 0) -> list[Token]:
+    return [Token(m.group(), offset + m.start(), offset + m.end()) for m in TOKEN_RE.finditer(text)]
+
+
+def rule_score(hits: int) -> float:
+    """More hits, more confidence: 1 hit 0.5, 2 hits 0.75, 3 hits 0.875 ..."""
+    return round(1 - 0.5**hits, 3)
+
+
+@dataclass
+class _CompiledPhrase:
+    code_id: str
+    phrase: Phrase
+    veto: bool
+
+
+@dataclass
+class CompiledCodebook:
+    """The codebook as look-up tables (built once per run)."""
+
+    by_part: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    by_lemma: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    phrases_by_first: dict[str, list[_CompiledPhrase]] = field(default_factory=dict)
+    min_hits: dict[str, int] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)
+
+
+def compile_codebook(codebook: Codebook) -> CompiledCodebook:
+    compiled = CompiledCodebook()
+
+    def add_keywords(code_id: str, keywords: Sequence[Keyword], veto: bool) -> None:
+        for kw in keywords:
+            table = compiled.by_part if kw.compounds else compiled.by_lemma
+            table.setdefault(kw.word, []).append((code_id, veto))
+
+    def add_phrases(code_id: str, phrases: Sequence[Phrase], veto: bool) -> None:
+        for phrase in phrases:
+            compiled.phrases_by_first.setdefault(phrase.words[0], []).append(
+                _CompiledPhrase(code_id, phrase, veto)
+            )
+
+    for i, code in enumerate(codebook.codes):
+        compiled.order[code.id] = i
+        if not code.codable:
+            continue
+        compiled.min_hits[code.id] = code.min_hits
+        add_keywords(code.id, code.keywords, False)
+        add_keywords(code.id, code.exclude_keywords, True)
+        add_phrases(code.id, code.phrases, False)
+        add_phrases(code.id, code.exclude_phrases, True)
+    return compiled
+
+
+def match_tokens(
+    segment_id: str,
+    tokens: Sequence[Token],
+    keys: Mapping[str, FormKeys],
+    compiled: CompiledCodebook,
+) -> list[RuleMatch]:
+    """Rule matches for one segment's tokens; ``keys`` maps each token form to its keys."""
+    hits: dict[str, list[Evidence]] = {}
+    vetoed: set[str] = set()
+    token_keys = [keys[t.form] for t in tokens]
+    for i, (token, fk) in enumerate(zip(tokens, token_keys, strict=True)):
+        for key in fk.parts:
+            for code_id, veto in compiled.by_part.get(key, ()):
+                if veto:
+                    vetoed.add(code_id)
+                else:
+                    hits.setdefault(code_id, []).append(
+                        Evidence(token.form, token.start, token.end, key)
+                    )
+            for phrase in compiled.phrases_by_first.get(key, ()):
+                end = _phrase_end(phrase.phrase, token_keys, i)
+                if end is None:
+                    continue
+                if phrase.veto:
+                    vetoed.add(phrase.code_id)
+                else:
+                    last = tokens[end]
+                    hits.setdefault(phrase.code_id, []).append(
+                        Evidence(
+                            _span_text(tokens, i, end),
+                            token.start,
+                            last.end,
+                            " ".join(phrase.phrase.words),
+                        )
+                    )
+        for key in fk.lemmas:
+            for code_id, veto in compiled.by_lemma.get(key, ()):
+                if veto:
+                    vetoed.add(code_id)
+                else:
+                    hits.setdefault(code_id, []).append(
+                        Evidence(token.form, token.start, token.end, key)
+                    )
+    out = []
+    for code_id, evidence in hits.items():
+        if code_id in vetoed:
+            continue
+        unique = sorted(set(evidence), key=lambda e: (e.start, e.end, e.rule))
+        # A phrase and a keyword on the same words are one hit, not two.
+        n = len({(e.start, e.end) for e in unique})
+        if n < compiled.min_hits.get(code_id, 1):
+            continue
+        out.append(RuleMatch(segment_id, code_id, n, rule_score(n), tuple(unique)))
+    out.sort(key=lambda m: compiled.order.get(m.code_id, 0))
+    return out
+
+
+def _phrase_end(phrase: Phrase, token_keys: Sequence[FormKeys], first: int) -> int | None:
+    """Index of the token that completes ``phrase`` starting at ``first``, if it does."""
+    position = first
+    for word in phrase.words[1:]:
+        limit = min(len(token_keys), position + 2 + phrase.gap)
+        for j in range(position + 1, limit):
+            if word in token_keys[j].parts:
+                position = j
+                break
+        else:
+            return None
+    return position
+
+
+def _span_text(tokens: Sequence[Token], i: int, j: int) -> str:
+    return " ".join(t.form for t in tokens[i : j + 1])
