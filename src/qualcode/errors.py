@@ -60,6 +60,7 @@ class ReviewFileError(QualcodeError):
     def __init__(self, source: str, problems: list[tuple[int, str]]) -> None:
         row, message = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{source}:{row}: {message}{more}")
+        hint = "fix the rows (or use --skip-invalid to apply the valid ones)" if row > 1 else None
+        super().__init__(f"{source}:{row}: {message}{more}", hint)
         self.source = source
         self.problems = problems

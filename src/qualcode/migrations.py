@@ -104,4 +104,31 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END;
         """,
     ),
+    (
+        "0002_tagging",
+        """
+        -- Each distinct word form is analysed once per analyzer version and kept here, so that
+        -- re-tagging after a codebook edit does not analyse the corpus again.
+        CREATE TABLE analyses (
+            analyzer TEXT NOT NULL,
+            form TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (analyzer, form)
+        ) WITHOUT ROWID;
+
+        -- The codebooks used by 'tag', as validated JSON (never pickled), newest last.
+        CREATE TABLE codebooks (
+            digest TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            data TEXT NOT NULL,
+            loaded_at TEXT NOT NULL
+        );
+
+        ALTER TABLE codes ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX suggestions_segment ON suggestions(segment_id);
+        CREATE INDEX codings_segment ON codings(segment_id);
+        """,
+    ),
 )

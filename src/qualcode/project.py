@@ -36,10 +36,25 @@ speaker_patterns = []
 interviewer_pattern = {interviewer}
 # Interviewers who appear under their own names, e.g. ["Anna Salo"].
 interviewers = []
+
+[tag]
+# Codebook used by 'qualcode tag' when --codebook is not given (relative to this file).
+# codebook = "../codebooks/innovaatioekosysteemi.yaml"
+
+[review]
+# Column separator of review CSVs; ";" is what Excel expects in a Finnish locale.
+delimiter = ";"
+
+[analysis]
+# Language analysis: "voikko.v1" (best), "spacy-fi.v1" or "simplemma.v1"; empty = best available.
+analyzer = ""
 """
 
 _ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "project": {"name": str, "language": str, "coder": str},
+    "tag": {"codebook": str},
+    "review": {"delimiter": str},
+    "analysis": {"analyzer": str},
     "segment": {
         "max_words": int,
         "speaker_patterns": list,
@@ -61,6 +76,9 @@ class Settings:
     language: str = "fi"
     coder: str = "tutkija"
     segment: SegmentSettings = field(default_factory=SegmentSettings)
+    codebook: Path | None = None
+    review_delimiter: str = ";"
+    analyzer: str = ""
 
 
 def default_coder() -> str:
@@ -111,7 +129,14 @@ def load_settings(path: Path) -> Settings:
         raise ProjectError(f"{path}: {exc}") from None
     if segment.max_words < 1:
         raise ProjectError(f"{path}: segment.max_words: must be at least 1")
+    codebook = data.get("tag", {}).get("codebook")
+    delimiter = data.get("review", {}).get("delimiter", ";")
+    if delimiter not in (";", ",", "\t"):
+        raise ProjectError(f'{path}: review.delimiter: use ";", "," or "\\t"')
     return Settings(
+        codebook=(path.parent / codebook).resolve() if codebook else None,
+        review_delimiter=delimiter,
+        analyzer=data.get("analysis", {}).get("analyzer", ""),
         name=project.get("name", path.parent.name),
         language=project.get("language", "fi"),
         coder=project.get("coder", "tutkija"),

@@ -45,6 +45,18 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
+class SuggestionState:
+    id: str
+    segment_id: str
+    code_id: str
+    status: str
+    source: str
+    score: float | None
+    evidence: str | None
+    codebook_digest: str | None
+
+
+@dataclass(frozen=True)
 class CodingRef:
     """A coding or decided suggestion attached to a segment (for carrying over on replace)."""
 
@@ -305,6 +317,279 @@ class Store:
                detail) VALUES (?,?,?,?,?,?,?)""",
             (now(), coder, action, segment_id, code_id, suggestion_id, detail),
         )
+
+    # --- language analysis cache ------------------------------------------------------------
+    def cached_analyses(self, analyzer: str, forms: Iterable[str]) -> dict[str, str]:
+        """Stored analyses (JSON text) for those of ``forms`` that have one."""
+        out: dict[str, str] = {}
+        batch: list[str] = []
+
+        def flush() -> None:
+            marks = ",".join("?" * len(batch))
+            rows = self.conn.execute(
+                f"SELECT form, data FROM analyses WHERE analyzer = ? AND form IN ({marks})",
+                (analyzer, *batch),
+            )
+            out.update(rows)
+            batch.clear()
+
+        for form in forms:
+            batch.append(form)
+            if len(batch) >= 900:  # SQLite's limit on bound parameters
+                flush()
+        if batch:
+            flush()
+        return out
+
+    def store_analyses(self, analyzer: str, items: Iterable[tuple[str, str]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO analyses (analyzer, form, data) VALUES (?, ?, ?)",
+            ((analyzer, form, data) for form, data in items),
+        )
+
+    def analysis_cache_size(self, analyzer: str | None = None) -> int:
+        if analyzer is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0])
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM analyses WHERE analyzer = ?", (analyzer,)
+            ).fetchone()[0]
+        )
+
+    # --- codes and codebooks ---------------------------------------------------------------
+    def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
+        """Upsert (id, label, parent, definition) in order; retire codes no longer listed.
+
+        Codes are never deleted: codings refer to them. Returns the ids that were retired.
+        """
+        self.conn.execute("PRAGMA defer_foreign_keys = ON")
+        stamp = now()
+        for position, (code_id, label, parent, definition) in enumerate(codes):
+            self.conn.execute(
+                """INSERT INTO codes (id, label, parent_id, definition, retired, updated, position)
+                   VALUES (?, ?, ?, ?, 0, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET label = excluded.label,
+                     parent_id = excluded.parent_id, definition = excluded.definition,
+                     retired = 0, position = excluded.position,
+                     updated = CASE WHEN codes.label IS excluded.label
+                       AND codes.parent_id IS excluded.parent_id
+                       AND codes.definition IS excluded.definition AND codes.retired = 0
+                       THEN codes.updated ELSE excluded.updated END""",
+                (code_id, label, parent, definition, stamp, position),
+            )
+        listed = {c[0] for c in codes}
+        retired = [
+            r[0]
+            for r in self.conn.execute("SELECT id FROM codes WHERE retired = 0 ORDER BY id")
+            if r[0] not in listed
+        ]
+        self.conn.executemany(
+            "UPDATE codes SET retired = 1, updated = ? WHERE id = ?", ((stamp, c) for c in retired)
+        )
+        return retired
+
+    def code_ids(self, *, include_retired: bool = False) -> dict[str, str]:
+        sql = "SELECT id, label FROM codes" + ("" if include_retired else " WHERE retired = 0")
+        return dict(self.conn.execute(sql + " ORDER BY position, id"))
+
+    def record_codebook(self, digest: str, name: str, version: str, source: str, data: str) -> None:
+        self.conn.execute("DELETE FROM codebooks WHERE digest = ?", (digest,))
+        self.conn.execute(
+            "INSERT INTO codebooks (digest, name, version, source, data, loaded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (digest, name, version, source, data, now()),
+        )
+
+    def latest_codebook(self) -> tuple[str, str, str] | None:
+        """(digest, source, JSON data) of the codebook 'tag' used last."""
+        row = self.conn.execute(
+            "SELECT digest, source, data FROM codebooks ORDER BY rowid DESC LIMIT 1"
+        ).fetchone()
+        return (str(row[0]), str(row[1]), str(row[2])) if row else None
+
+    # --- tagging ---------------------------------------------------------------------------
+    def segments_to_tag(
+        self, *, city: str | None = None, include_interviewer: bool = False
+    ) -> list[tuple[str, int, str, str]]:
+        """(segment id, start, text, theme-less city) of the segments that 'tag' matches."""
+        sql = """SELECT s.id, s.start, s.text, COALESCE(d.city, '')
+                 FROM segments s JOIN documents d ON d.id = s.document_id
+                 WHERE s.unit != 'heading'"""
+        params: list[object] = []
+        if not include_interviewer:
+            sql += " AND s.is_interviewer = 0"
+        if city is not None:
+            sql += " AND d.city = ?"
+            params.append(city)
+        sql += " ORDER BY d.name, s.seq"
+        return [
+            (str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
+        ]
+
+    def cities(self) -> list[str]:
+        return [
+            str(r[0])
+            for r in self.conn.execute(
+                "SELECT DISTINCT city FROM documents WHERE city IS NOT NULL ORDER BY city"
+            )
+        ]
+
+    def suggestion_states(
+        self, segment_ids: Iterable[str]
+    ) -> dict[tuple[str, str], SuggestionState]:
+        """Existing suggestions on these segments, keyed by (segment id, code id)."""
+        out: dict[tuple[str, str], SuggestionState] = {}
+        ids = list(segment_ids)
+        for i in range(0, len(ids), 900):
+            batch = ids[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            for row in self.conn.execute(
+                f"""SELECT id, segment_id, code_id, status, source, score, evidence,
+                           codebook_digest FROM suggestions WHERE segment_id IN ({marks})""",
+                batch,
+            ):
+                out[(row[1], row[2])] = SuggestionState(*row)
+        return out
+
+    def accepted_pairs(self) -> set[tuple[str, str]]:
+        return {
+            (str(r[0]), str(r[1]))
+            for r in self.conn.execute(
+                "SELECT segment_id, code_id FROM codings WHERE status = 'accepted'"
+            )
+        }
+
+    def insert_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
+        """Rows of (id, segment_id, code_id, source, score, evidence, digest)."""
+        stamp = now()
+        self.conn.executemany(
+            """INSERT INTO suggestions (id, segment_id, code_id, source, score, evidence,
+                 codebook_digest, status, created, updated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
+            ((*r, stamp, stamp) for r in rows),
+        )
+
+    def update_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
+        """Rows of (source, score, evidence, digest, id) for pending suggestions."""
+        self.conn.executemany(
+            """UPDATE suggestions SET source = ?, score = ?, evidence = ?, codebook_digest = ?,
+                 updated = ? WHERE id = ? AND status = 'pending'""",
+            ((*r[:4], now(), r[4]) for r in rows),
+        )
+
+    def delete_pending_suggestions(self, ids: Iterable[str]) -> int:
+        cursor = self.conn.executemany(
+            "DELETE FROM suggestions WHERE id = ? AND status = 'pending'", ((i,) for i in ids)
+        )
+        return cursor.rowcount
+
+    def pending_review_rows(self, city: str | None = None) -> list[tuple[Any, ...]]:
+        """Pending suggestions as review rows, sorted by document, position and code order."""
+        sql = """SELECT g.id, s.id, COALESCE(d.city, ''), d.name, COALESCE(s.speaker, ''),
+                        g.code_id, c.label, g.score, g.source, COALESCE(g.evidence, ''),
+                        s.text, s.start
+                 FROM suggestions g
+                 JOIN segments s ON s.id = g.segment_id
+                 JOIN documents d ON d.id = s.document_id
+                 JOIN codes c ON c.id = g.code_id
+                 WHERE g.status = 'pending'"""
+        params: tuple[str, ...] = ()
+        if city is not None:
+            sql += " AND d.city = ?"
+            params = (city,)
+        sql += " ORDER BY d.name, s.seq, c.position, c.id"
+        return [tuple(r) for r in self.conn.execute(sql, params)]
+
+    # --- decisions ---------------------------------------------------------------------------
+    def suggestion_infos(self, ids: Iterable[str]) -> dict[str, SuggestionState]:
+        out: dict[str, SuggestionState] = {}
+        wanted = list(dict.fromkeys(ids))
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            for row in self.conn.execute(
+                f"""SELECT id, segment_id, code_id, status, source, score, evidence,
+                           codebook_digest FROM suggestions WHERE id IN ({marks})""",
+                batch,
+            ):
+                out[row[0]] = SuggestionState(*row)
+        return out
+
+    def suggestion_for(self, segment_id: str, code_id: str) -> SuggestionState | None:
+        row = self.conn.execute(
+            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest
+               FROM suggestions WHERE segment_id = ? AND code_id = ?""",
+            (segment_id, code_id),
+        ).fetchone()
+        return SuggestionState(*row) if row else None
+
+    def segment_texts(self, ids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        wanted = list(dict.fromkeys(ids))
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            out.update(
+                self.conn.execute(f"SELECT id, text FROM segments WHERE id IN ({marks})", batch)
+            )
+        return out
+
+    def set_suggestion_status(self, suggestion_id: str, status: str, coder: str) -> bool:
+        cursor = self.conn.execute(
+            """UPDATE suggestions SET status = ?, coder = ?, updated = ?
+               WHERE id = ? AND (status != ? OR coder IS NOT ?)""",
+            (status, coder, now(), suggestion_id, status, coder),
+        )
+        return cursor.rowcount > 0
+
+    def coding_status(self, segment_id: str, code_id: str, coder: str) -> str | None:
+        row = self.conn.execute(
+            "SELECT status FROM codings WHERE segment_id = ? AND code_id = ? AND coder = ?",
+            (segment_id, code_id, coder),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def accept_coding(
+        self, segment_id: str, code_id: str, coder: str, source: str, score: float | None
+    ) -> bool:
+        """Make (segment, code, coder) an accepted coding; False if it already was."""
+        if self.coding_status(segment_id, code_id, coder) == "accepted":
+            return False
+        stamp = now()
+        self.conn.execute(
+            """INSERT INTO codings (segment_id, code_id, coder, source, status, score, created,
+                 updated) VALUES (?, ?, ?, ?, 'accepted', ?, ?, ?)
+               ON CONFLICT(segment_id, code_id, coder) DO UPDATE SET status = 'accepted',
+                 source = excluded.source, score = excluded.score, updated = excluded.updated""",
+            (segment_id, code_id, coder, source, score, stamp, stamp),
+        )
+        return True
+
+    def remove_coding(self, segment_id: str, code_id: str, coder: str) -> bool:
+        cursor = self.conn.execute(
+            """UPDATE codings SET status = 'removed', updated = ?
+               WHERE segment_id = ? AND code_id = ? AND coder = ? AND status = 'accepted'""",
+            (now(), segment_id, code_id, coder),
+        )
+        return cursor.rowcount > 0
+
+    def segment_exists(self, segment_id: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM segments WHERE id = ?", (segment_id,)).fetchone()
+            is not None
+        )
+
+    def coding_export_rows(self) -> list[tuple[object, ...]]:
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                """SELECT c.segment_id, d.name, COALESCE(d.city, ''), c.code_id, c.coder,
+                          c.source, c.status, c.created
+                   FROM codings c JOIN segments s ON s.id = c.segment_id
+                   JOIN documents d ON d.id = s.document_id
+                   ORDER BY d.name, s.seq, c.code_id, c.coder"""
+            )
+        ]
 
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:

@@ -21,10 +21,30 @@ class QualcodeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except QualcodeError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
+            for line in _error_lines(exc):
+                click.echo(line, err=True)
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(1)
+
+
+_MAX_LISTED = 50
+
+
+def _error_lines(exc: QualcodeError) -> list[str]:
+    """One ``Error:`` line per problem for errors that carry several (review files, codebooks)."""
+    from qualcode.errors import CodebookError, ReviewFileError
+
+    if isinstance(exc, ReviewFileError) and exc.problems:
+        lines = [f"Error: {exc.source}:{row}: {p}" for row, p in exc.problems[:_MAX_LISTED]]
+        if len(exc.problems) > _MAX_LISTED:
+            lines.append(f"Error: ... and {len(exc.problems) - _MAX_LISTED} more")
+        if len(exc.problems) > 1 or exc.problems[0][0] > 1:
+            lines.append(f"{len(exc.problems)} invalid row(s); nothing was applied")
+        return lines
+    if isinstance(exc, CodebookError) and exc.problems:
+        return [f"Error: {exc.source}: {loc}: {p}" for loc, p in exc.problems[:_MAX_LISTED]]
+    return [f"Error: {exc.message}"]
 
 
 @click.group(cls=QualcodeGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,4 +1,4 @@
-"""Where the pipeline stages meet the store: one function per command.
+"""Bringing transcripts in and looking at them: import, status, export segments.
 
 Each function runs its writes in a single transaction, so a failing command leaves the
 project exactly as it was.

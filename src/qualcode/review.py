@@ -1,0 +1,335 @@
+"""The review CSV: suggestions out to Excel, the researchers' decisions back in.
+
+Pure functions over records; the workflow layer supplies what the store knows (suggestions,
+segment texts, codes) and applies the validated decisions in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qualcode.csvout import csv_bytes
+from qualcode.errors import ReviewFileError
+
+REVIEW_COLUMNS = (
+    "suggestion_id",
+    "segment_id",
+    "city",
+    "document",
+    "speaker",
+    "code",
+    "code_label",
+    "score",
+    "source",
+    "evidence",
+    "text",
+    "decision",
+    "new_code",
+    "note",
+)
+REQUIRED_COLUMNS = ("suggestion_id", "decision")
+ACCEPT = frozenset(
+    {
+        "y",
+        "yes",
+        "accept",
+        "accepted",
+        "hyväksy",
+        "hyväksytty",
+        "k",
+        "kyllä",
+        "1",
+        "x",
+        "true",
+        "ok",
+    }
+)
+REJECT = frozenset({"n", "no", "reject", "rejected", "hylkää", "hylätty", "e", "ei", "0", "false"})
+MARK_OPEN, MARK_CLOSE = "[[", "]]"
+_CODE_SPLIT = re.compile(r"[\s,;|]+")
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One suggestion as a row of the review CSV."""
+
+    suggestion_id: str
+    segment_id: str
+    city: str
+    document: str
+    speaker: str
+    code: str
+    code_label: str
+    score: float | None
+    source: str
+    evidence: str  # JSON list of [form, start, end, rule] with document offsets
+    text: str
+    segment_start: int
+
+
+def mark_evidence(text: str, segment_start: int, evidence: Sequence[Sequence[object]]) -> str:
+    """Wrap the matched words in ``[[ ]]`` (overlapping matches are merged)."""
+    spans = sorted(
+        (int(str(e[1])) - segment_start, int(str(e[2])) - segment_start) for e in evidence
+    )
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if a < 0 or b > len(text) or a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out = []
+    pos = 0
+    for a, b in merged:
+        out.append(text[pos:a] + MARK_OPEN + text[a:b] + MARK_CLOSE)
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def describe_evidence(evidence: Sequence[Sequence[object]]) -> str:
+    """``oppilaitosyhteistyössä (yhteistyö); verkostoihin (verkosto)``"""
+    seen: dict[str, None] = {}
+    for e in evidence:
+        seen.setdefault(f"{e[0]} ({e[3]})", None)
+    return "; ".join(seen)
+
+
+def review_csv_bytes(rows: Sequence[ReviewRow], *, delimiter: str = ";") -> bytes:
+    def score(value: float | None) -> str:
+        if value is None:
+            return ""
+        text = f"{value:.2f}"
+        # Excel with ';' as list separator (Finnish locale) expects a decimal comma.
+        return text.replace(".", ",") if delimiter == ";" else text
+
+    body = []
+    for r in rows:
+        evidence = json.loads(r.evidence) if r.evidence else []
+        body.append(
+            (
+                r.suggestion_id,
+                r.segment_id,
+                r.city,
+                r.document,
+                r.speaker,
+                r.code,
+                r.code_label,
+                score(r.score),
+                r.source,
+                describe_evidence(evidence),
+                mark_evidence(r.text, r.segment_start, evidence),
+                "",
+                "",
+                "",
+            )
+        )
+    return csv_bytes(REVIEW_COLUMNS, body, delimiter=delimiter)
+
+
+# --- reading decisions back -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewLine:
+    row: int  # line number in the file (the header is row 1)
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A validated row: what the researcher decided about one suggestion."""
+
+    row: int
+    suggestion_id: str
+    segment_id: str
+    code_id: str
+    accept: bool | None  # None: no decision on the suggested code itself
+    new_codes: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class SuggestionInfo:
+    segment_id: str
+    code_id: str
+
+
+def _decode(data: bytes, name: str) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ReviewFileError(name, [(1, "the file is neither UTF-8 nor Windows-1252 text")])
+
+
+def read_review_file(path: Path) -> list[ReviewLine]:
+    """Parse a review CSV as Excel may have saved it (';' or ',' or tab, BOM or not, cp1252)."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReviewFileError(name, [(0, f"cannot read file ({exc.strerror})")]) from None
+    text = _decode(data, name)
+    if not text.strip():
+        raise ReviewFileError(name, [(1, "the file is empty")])
+    first = text.splitlines()[0]
+    delimiter = max((";", ",", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ReviewFileError(
+            name,
+            [(1, f"missing column '{missing[0]}' (is this a review file from 'qualcode tag'?)")],
+        )
+    lines = []
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        padded = values + [""] * (len(header) - len(values))
+        lines.append(ReviewLine(reader.line_num, dict(zip(header, padded, strict=False))))
+    return lines
+
+
+def parse_decision(value: str) -> bool | None:
+    """True (accept), False (reject) or None (blank); ValueError otherwise."""
+    v = value.strip().lower()
+    if not v:
+        return None
+    if v in ACCEPT:
+        return True
+    if v in REJECT:
+        return False
+    raise ValueError(v)
+
+
+def comparable(text: str) -> str:
+    """A text cell as it should compare to the segment: no marks, Excel's changes undone."""
+    text = text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\n"):
+        text = text[1:]
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def validate_review(
+    lines: Sequence[ReviewLine],
+    suggestions: Mapping[str, SuggestionInfo],
+    segment_texts: Mapping[str, str],
+    codes: Mapping[str, str],
+) -> tuple[list[Decision], list[tuple[int, str]]]:
+    """Check every row before anything is written; return decisions and (row, problem)s."""
+    decisions: list[Decision] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, tuple[int, bool | None, tuple[str, ...]]] = {}
+    for line in lines:
+        v = line.values
+        sid = v.get("suggestion_id", "").strip()
+        if not sid:
+            problems.append((line.row, "empty suggestion_id"))
+            continue
+        info = suggestions.get(sid)
+        if info is None:
+            problems.append((line.row, f"unknown suggestion id '{sid}'"))
+            continue
+        row_problems = []
+        segment = v.get("segment_id", "").strip()
+        if segment and segment != info.segment_id:
+            row_problems.append(
+                f"segment_id '{segment}' does not belong to suggestion {sid} "
+                f"(expected {info.segment_id})"
+            )
+        try:
+            accept = parse_decision(v.get("decision", ""))
+        except ValueError as exc:
+            row_problems.append(
+                f"decision '{exc}' not understood; use y (accept), n (reject) or leave it blank"
+            )
+            accept = None
+        new_codes = tuple(
+            dict.fromkeys(c for c in _CODE_SPLIT.split(v.get("new_code", "").strip()) if c)
+        )
+        if info.code_id in new_codes:  # naming the suggested code itself means "yes"
+            new_codes = tuple(c for c in new_codes if c != info.code_id)
+            if accept is False:
+                row_problems.append(
+                    f"decision rejects {info.code_id} but new_code gives it; choose one"
+                )
+            accept = True
+        for code in new_codes:
+            if code not in codes:
+                close = difflib.get_close_matches(code, list(codes), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                row_problems.append(f"unknown code '{code}' in new_code{hint}")
+        text = v.get("text")
+        if text is not None and text.strip():
+            expected = segment_texts.get(info.segment_id, "")
+            if comparable(text) != comparable(expected):
+                row_problems.append(
+                    f"the text of segment {info.segment_id} was edited; edit only decision, "
+                    "new_code and note"
+                )
+        if sid in seen:
+            prev_row, prev_accept, prev_codes = seen[sid]
+            if (prev_accept, prev_codes) != (accept, new_codes):
+                row_problems.append(
+                    f"conflicting decisions for suggestion {sid} (also on row {prev_row})"
+                )
+            elif not row_problems:
+                continue  # an identical duplicate row is harmless
+        seen.setdefault(sid, (line.row, accept, new_codes))
+        if row_problems:
+            problems.extend((line.row, p) for p in row_problems)
+            continue
+        decisions.append(
+            Decision(
+                line.row,
+                sid,
+                info.segment_id,
+                info.code_id,
+                accept,
+                new_codes,
+                v.get("note", "").strip(),
+            )
+        )
+    return _without_contradictions(decisions, problems)
+
+
+def _without_contradictions(
+    decisions: list[Decision], problems: list[tuple[int, str]]
+) -> tuple[list[Decision], list[tuple[int, str]]]:
+    """A file must not both give a segment a code and reject that code on the segment."""
+    given: dict[tuple[str, str], int] = {}
+    rejected: dict[tuple[str, str], int] = {}
+    for d in decisions:
+        if d.accept is True:
+            given.setdefault((d.segment_id, d.code_id), d.row)
+        elif d.accept is False or d.new_codes:
+            rejected.setdefault((d.segment_id, d.code_id), d.row)
+        for code in d.new_codes:
+            given.setdefault((d.segment_id, code), d.row)
+    bad: dict[int, str] = {}
+    for pair, row in rejected.items():
+        if pair in given and given[pair] != row:
+            other = given[pair]
+            message = f"rejects code {pair[1]} on segment {pair[0]}, which row {other} gives it"
+            bad[row] = message
+            bad.setdefault(
+                other, f"gives code {pair[1]} to segment {pair[0]}, which row {row} rejects"
+            )
+    if not bad:
+        return decisions, problems
+    problems = sorted([*problems, *bad.items()])
+    return [d for d in decisions if d.row not in bad], problems
