@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qualcode.csvout import csv_bytes
 from qualcode.errors import ReviewFileError
+from qualcode.textutil import suggestion_id
 
 REVIEW_COLUMNS = (
     "suggestion_id",
@@ -224,6 +225,22 @@ def comparable(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
+def _recomputed(
+    values: Mapping[str, str],
+    sid: str,
+    segment_texts: Mapping[str, str],
+    codes: Mapping[str, str],
+) -> SuggestionInfo | None:
+    """A row whose suggestion is no longer stored (e.g. after a codebook edit) still counts
+    when its id is the content-derived id of its segment and code: the decision is about
+    that pair, which still exists."""
+    segment = values.get("segment_id", "").strip()
+    code = values.get("code", "").strip()
+    if segment in segment_texts and code in codes and suggestion_id(segment, code) == sid:
+        return SuggestionInfo(segment, code)
+    return None
+
+
 def validate_review(
     lines: Sequence[ReviewLine],
     suggestions: Mapping[str, SuggestionInfo],
@@ -240,7 +257,7 @@ def validate_review(
         if not sid:
             problems.append((line.row, "empty suggestion_id"))
             continue
-        info = suggestions.get(sid)
+        info = suggestions.get(sid) or _recomputed(v, sid, segment_texts, codes)
         if info is None:
             problems.append((line.row, f"unknown suggestion id '{sid}'"))
             continue

@@ -515,6 +515,14 @@ class Store:
                 out[row[0]] = SuggestionState(*row)
         return out
 
+    def insert_review_suggestion(self, suggestion_id: str, segment_id: str, code_id: str) -> None:
+        stamp = now()
+        self.conn.execute(
+            """INSERT OR IGNORE INTO suggestions (id, segment_id, code_id, source, status,
+                 created, updated) VALUES (?, ?, ?, 'review', 'pending', ?, ?)""",
+            (suggestion_id, segment_id, code_id, stamp, stamp),
+        )
+
     def suggestion_for(self, segment_id: str, code_id: str) -> SuggestionState | None:
         row = self.conn.execute(
             """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest

@@ -49,6 +49,8 @@ FROZEN_FORMS = frozenset(
         "kunnon",
         "sijaan",
         "suhteen",
+        "varassa",
+        "varaan",
     ]
 )
 # Lexicalised compounds that are not about their parts: a month is not about "kuu" (moon).

@@ -39,15 +39,23 @@ def apply_review(
     ids = [line.values.get("suggestion_id", "").strip() for line in lines]
     states = store.suggestion_infos(i for i in ids if i)
     infos = {sid: SuggestionInfo(s.segment_id, s.code_id) for sid, s in states.items()}
-    texts = store.segment_texts(s.segment_id for s in states.values())
+    texts = store.segment_texts(
+        [s.segment_id for s in states.values()]
+        + [line.values.get("segment_id", "").strip() for line in lines]
+    )
     decisions, problems = validate_review(lines, infos, texts, store.code_ids())
     if problems and not skip_invalid:
         raise ReviewFileError(str(path), problems)
     accepted = rejected = added = undecided = unchanged = 0
     with store.transaction():
         for d in decisions:
-            state = states[d.suggestion_id]
-            changes = _apply_one(project, d, coder, state.source, state.score)
+            state = states.get(d.suggestion_id)
+            if state is None and (d.accept is not None or d.new_codes):
+                # The suggestion was dropped since the file was written (codebook edit); the
+                # decision still stands for its segment and code.
+                store.insert_review_suggestion(d.suggestion_id, d.segment_id, d.code_id)
+            source = state.source if state else "review"
+            changes = _apply_one(project, d, coder, source, state.score if state else None)
             if d.accept is None and not d.new_codes:
                 undecided += 1
             elif not changes:

@@ -244,9 +244,17 @@ def keyword_warnings(codebook: Codebook, analyzer: Analyzer | None = None) -> li
     out = []
     for form, readings in zip(forms, analyzer.analyze(forms), strict=True):
         lemmas = {r.lemma for r in readings}
+        codes = ", ".join(sorted(set(words[form])))
+        known = {r.lemma for r in readings if r.pos != "unknown"}
+        singular = {form[:-1], form[:-3] + "nen"} & known if form.endswith("t") else set()
+        if singular:
+            out.append(
+                f"'{form}' ({codes}) is a plural; '{min(singular)}' finds both singular and "
+                "plural forms (ignore this for plural-only nouns such as 'markkinat')"
+            )
+            continue
         if form in lemmas or any(r.pos == "unknown" for r in readings):
             continue
-        codes = ", ".join(sorted(set(words[form])))
         out.append(
             f"'{form}' ({codes}) is not a dictionary form; Voikko reads it as "
             + " / ".join(sorted(lemmas))

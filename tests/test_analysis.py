@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+
+from qualcode.analysis import (
+    Analysis,
+    AnalyzerUnavailable,
+    available_analyzers,
+    default_analyzer,
+    get_analyzer,
+    registered_names,
+)
+from qualcode.analysis.guess import guess
+from qualcode.analysis.voikko import members_of
+from qualcode.errors import QualcodeError
+
+FORMS = ["verkostoihin", "Oppilaitosyhteistyössämme", "startupit", "Kaarna-AMK:n", "ja", "2026"]
+
+
+def test_builtins_are_registered() -> None:
+    assert {"voikko.v1", "spacy-fi.v1", "simplemma.v1"} <= set(registered_names())
+
+
+def test_voikko_is_available_here() -> None:
+    # The project installs libvoikko1 + voikko-fi (make test); this machine must have it.
+    assert available_analyzers()["voikko.v1"] == "ok"
+    analyzer, warnings = default_analyzer()
+    assert analyzer.name == "voikko.v1" and warnings == []
+
+
+@pytest.mark.parametrize("name", registered_names())
+def test_analyzer_contract(name: str) -> None:
+    """Every registered analyzer: one tuple of readings per form, lower case, deterministic."""
+    try:
+        analyzer = get_analyzer(name)
+    except AnalyzerUnavailable as exc:  # pragma: no cover - depends on the machine
+        pytest.fail(f"{name} unavailable: {exc.message}")
+    assert analyzer.name == name
+    assert analyzer.version
+    first = analyzer.analyze(FORMS)
+    assert first == analyzer.analyze(FORMS)
+    assert len(first) == len(FORMS)
+    for readings in first:
+        assert readings, "every form gets at least one reading"
+        for a in readings:
+            assert isinstance(a, Analysis)
+            assert a.lemma == a.lemma.lower() and a.lemma
+            assert a.members and all(m and all(s == s.lower() for s in m) for m in a.members)
+            assert Analysis.from_json(a.as_json()) == a
+    lemmas = [{a.lemma for a in readings} for readings in first]
+    assert "verkosto" in lemmas[0]
+
+
+def test_unknown_analyzer_name() -> None:
+    with pytest.raises(QualcodeError, match=r"unknown language analyzer 'nope\.v1'"):
+        get_analyzer("nope.v1")
+
+
+@pytest.mark.parametrize(
+    ("wordbases", "structure", "lemma", "members"),
+    [
+        (
+            "+oppi(oppi)+laitos(laitos)+yhteis+työ(työ)",
+            "=pppp=pppppp=pppppp=ppppppppp",
+            "oppilaitosyhteistyö",
+            (("oppi",), ("laitos",), ("yhteis",), ("työ",)),
+        ),
+        # Derivations stay one member: "paikallinen" is not "paikka".
+        ("+paika(paikka)+lli+nen(+nen)", "=ppppppppppp", "paikallinen", (("paikallinen",),)),
+        # A genitive first part is kept as written ("kaupungin-"), not as "kaupunki".
+        (
+            "+kaupungin(kaupunki)+johta(johtaa)+ja(+ja)",
+            "=ppppppppp=ppppppp",
+            "kaupunginjohtaja",
+            (("kaupungin",), ("johtaja",)),
+        ),
+        (
+            "+yrit(yrittää)+ys(+ys)+lähtö(lähtö)+inen(+inen)",
+            "=pppppp=ppppppppp",
+            "yrityslähtöinen",
+            (("yritys",), ("lähtöinen",)),
+        ),
+        ("", "", "sana", (("sana",),)),
+    ],
+)
+def test_members_of(wordbases: str, structure: str, lemma: str, members: tuple) -> None:
+    assert members_of(wordbases, structure, lemma) == members
+
+
+def test_guess_strips_plausible_endings_only() -> None:
+    assert {a.lemma for a in guess("startupit")} >= {"startup"}
+    assert {a.lemma for a in guess("AMK:ssa")} == {"amk:ssa", "amk"}
+    assert {a.lemma for a in guess("xyz")} == {"xyz"}  # too short to strip anything
