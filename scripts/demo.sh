@@ -4,18 +4,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 QC=.venv/bin/qualcode
 OUT=demo-out
+CODEBOOK=codebooks/innovaatioekosysteemi.yaml
+DECISIONS=transcripts_sample/review-decisions.csv
 
 rm -rf "$OUT"
-$QC init "$OUT" --coder demo >/dev/null
+$QC init "$OUT" --coder demo --codebook "$CODEBOOK" >/dev/null
 export QUALCODE_PROJECT="$OUT"
 
-echo "== Importing transcripts_sample/"
+echo "== 1. Importing transcripts_sample/"
 $QC import transcripts_sample/
 echo
-echo "== What is in the project"
 $QC status
+echo
+echo "== 2. Checking the codebook"
+$QC codebook check "$CODEBOOK"
+echo
+echo "== 3. Tagging with the codebook's Finnish-aware rules"
+$QC tag --out "$OUT/review.csv"
+echo
+echo "== 4. Applying the researcher's decisions ($DECISIONS)"
+$QC review "$DECISIONS" --coder tutkija
+$QC tag --out "$OUT/review-round2.csv" | tail -n 1
 $QC export segments --out "$OUT/segments.csv" >/dev/null
+$QC export codings --out "$OUT/codings.csv"
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
+echo "Review CSV:   $OUT/review.csv (round 1), $OUT/review-round2.csv (what is still open)"
 echo "Segments:     $OUT/segments.csv"
+echo "Codings:      $OUT/codings.csv"

@@ -48,3 +48,28 @@ def test_help_does_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in out.stdout
+
+
+def leaf_commands() -> list[tuple[tuple[str, ...], click.Command]]:
+    out = []
+    for path in all_commands():
+        command: click.Command = cli
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        if not isinstance(command, click.Group):
+            out.append((path, command))
+    return out
+
+
+def test_readme_documents_every_command_and_option() -> None:
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    headings = [line for line in readme.splitlines() if line.startswith("### ")]
+    for path, command in leaf_commands():
+        name = "qualcode " + " ".join(path)
+        assert any(f"`{name}" in h for h in headings), f"README has no heading for {name}"
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in readme, f"README does not mention {name} {opt}"

@@ -12,8 +12,8 @@ from qualcode import __version__
 
 SPACY_MODEL = "spacy_fi_experimental_web_md"
 VOIKKO_MISSING = (
-    "Voikko is not available: Finnish lemmas and compound parts fall back to the spaCy Finnish "
-    "lemmatizer, which is slower and splits fewer compounds. Install it with "
+    "Voikko is not available: Finnish lemmas fall back to the spaCy Finnish lemmatizer or "
+    "simplemma, which find inflected forms but not compounds. Install it with "
     "'sudo apt-get install libvoikko1 voikko-fi' (Debian/Ubuntu) or 'brew install libvoikko' "
     "(macOS)."
 )
@@ -80,6 +80,15 @@ def check_environment() -> EnvironmentReport:
     for dist in ("scikit-learn", "pandas", "python-docx"):
         v = _version(dist)
         items.append(Check(dist, v is not None, v or "not installed"))
-    analysis = "voikko" if ok else ("spacy-fi" if model_ok else "none")
-    items.append(Check("language analysis in use", analysis != "none", analysis))
+    from qualcode.analysis import available_analyzers, default_analyzer
+
+    for name, state in available_analyzers().items():
+        items.append(Check(f"analyzer {name}", state == "ok", state))
+    try:
+        analyzer, _ = default_analyzer()
+        items.append(
+            Check("language analysis in use", True, f"{analyzer.name} ({analyzer.version})")
+        )
+    except Exception as exc:
+        items.append(Check("language analysis in use", False, str(exc)))
     return EnvironmentReport(tuple(items), None if ok else VOIKKO_MISSING)

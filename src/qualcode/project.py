@@ -39,7 +39,7 @@ interviewers = []
 
 [tag]
 # Codebook used by 'qualcode tag' when --codebook is not given (relative to this file).
-# codebook = "../codebooks/innovaatioekosysteemi.yaml"
+{codebook_line}
 
 [review]
 # Column separator of review CSVs; ";" is what Excel expects in a Finnish locale.
@@ -154,7 +154,7 @@ class Project:
         self.store.close()
 
 
-def init_project(root: Path, *, coder: str | None = None) -> Path:
+def init_project(root: Path, *, coder: str | None = None, codebook: Path | None = None) -> Path:
     """Create ``root/qualcode.toml`` and ``root/qualcode.db``; refuse to overwrite a project."""
     settings_path = root / SETTINGS_FILE
     if settings_path.exists():
@@ -167,6 +167,11 @@ def init_project(root: Path, *, coder: str | None = None) -> Path:
         name=_toml_str(root.resolve().name),
         coder=_toml_str(coder or default_coder()),
         interviewer=_toml_str(DEFAULT_INTERVIEWER_PATTERN),
+        codebook_line=(
+            f"codebook = {_toml_str(os.path.relpath(codebook.resolve(), root.resolve()))}"
+            if codebook
+            else '# codebook = "../codebooks/innovaatioekosysteemi.yaml"'
+        ),
     )
     tmp = settings_path.with_suffix(".toml.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -13,7 +13,12 @@ from qualcode.cli.main import cli
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--coder", help="Default coder name recorded with decisions (default: your user).")
-def init(directory: Path, coder: str | None) -> None:
+@click.option(
+    "--codebook",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Codebook for 'qualcode tag' (saved in qualcode.toml).",
+)
+def init(directory: Path, coder: str | None, codebook: Path | None) -> None:
     """Create a project: DIRECTORY/qualcode.toml and DIRECTORY/qualcode.db.
 
     The folder is created if needed. Settings (language, speaker-label patterns, segment
@@ -21,11 +26,11 @@ def init(directory: Path, coder: str | None) -> None:
 
     \b
     Example:
-      qualcode init tutkimus --coder anna
+      qualcode init tutkimus --coder anna --codebook codebooks/innovaatioekosysteemi.yaml
     """
     from qualcode.project import init_project
 
-    settings = init_project(directory, coder=coder)
+    settings = init_project(directory, coder=coder, codebook=codebook)
     click.echo(f"Created project in {directory} (settings: {settings})")
 
 
