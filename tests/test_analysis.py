@@ -91,3 +91,24 @@ def test_guess_strips_plausible_endings_only() -> None:
     assert {a.lemma for a in guess("startupit")} >= {"startup"}
     assert {a.lemma for a in guess("AMK:ssa")} == {"amk:ssa", "amk"}
     assert {a.lemma for a in guess("xyz")} == {"xyz"}  # too short to strip anything
+
+
+def test_fallback_when_voikko_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qualcode.analysis import base
+
+    def broken() -> None:
+        raise AnalyzerUnavailable("the libvoikko library is not installed (test)")
+
+    monkeypatch.setitem(base._REGISTRY, "voikko.v1", broken)
+    analyzer, warnings = default_analyzer()
+    assert analyzer.name == "spacy-fi.v1"
+    assert warnings == ["voikko.v1: the libvoikko library is not installed (test)"]
+    (readings,) = analyzer.analyze(["verkostoihin"])
+    assert "verkosto" in {a.lemma for a in readings}
+
+
+def test_simplemma_finds_inflected_forms_but_not_compounds() -> None:
+    analyzer = get_analyzer("simplemma.v1")
+    rakenteita, yhteistyo = analyzer.analyze(["rakenteita", "oppilaitosyhteistyössä"])
+    assert "rakenne" in {a.lemma for a in rakenteita}
+    assert all(len(a.members) == 1 for a in yhteistyo)

@@ -334,3 +334,32 @@ def test_tag_unknown_city(qc: Invoke) -> None:
     result = qc("tag", "--codebook", CODEBOOK, "--city", "Helsinki")
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == "Error: no documents from city 'Helsinki'"
+
+
+def test_configured_fallback_analyzer(qc: Invoke, project_dir: Path, tmp_path: Path) -> None:
+    settings = project_dir / "qualcode.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace('analyzer = ""', 'analyzer = "simplemma.v1"'),
+        encoding="utf-8",
+    )
+    memo = tmp_path / "muistio.txt"
+    memo.write_text("Rahoitusta haettiin.\n\nHankerahoitus puuttuu.", encoding="utf-8")
+    qc("import", memo, "--city", "Saarvala", "--kind", "workshop")
+    result = qc("tag", "--codebook", CODEBOOK)
+    assert "simplemma.v1" in result.output
+    coded = sql(project_dir, "SELECT s.text FROM suggestions g JOIN segments s ON s.id = g.segment_id WHERE g.code_id = 'rahoitus'")
+    assert coded == [("Rahoitusta haettiin.",)]  # inflection yes, compound no (no Voikko)
+    assert sql(project_dir, "SELECT DISTINCT substr(analyzer, 1, 12) FROM analyses") == [("simplemma.v1",)]
+
+
+def test_committed_sample_review_applies_cleanly(tagged: Path, project_dir: Path, qc: Invoke) -> None:
+    result = qc("review", SAMPLE / "review-decisions.csv", "--coder", "tutkija")
+    assert result.exit_code == 0, result.output
+    rows = read_rows(SAMPLE / "review-decisions.csv")
+    accepted = sum(r["decision"] == "y" for r in rows)
+    rejected = sum(r["decision"] == "n" for r in rows)
+    assert f"{len(rows)} rows: {accepted} accepted, {rejected} rejected" in result.output
+    # Every indicator value the sample material supports has accepted evidence.
+    indicators = {c for (c,) in sql(project_dir, "SELECT DISTINCT code_id FROM codings WHERE code_id LIKE 'kypsyys_%' OR code_id LIKE 'vetovastuu_%'")}
+    assert indicators >= {"kypsyys_kaynnistymassa", "kypsyys_kehitysvaiheessa", "kypsyys_vakiintunut",
+                          "vetovastuu_kaupunki", "vetovastuu_yritys", "vetovastuu_oppilaitos"}
