@@ -347,12 +347,19 @@ def test_configured_fallback_analyzer(qc: Invoke, project_dir: Path, tmp_path: P
     qc("import", memo, "--city", "Saarvala", "--kind", "workshop")
     result = qc("tag", "--codebook", CODEBOOK)
     assert "simplemma.v1" in result.output
-    coded = sql(project_dir, "SELECT s.text FROM suggestions g JOIN segments s ON s.id = g.segment_id WHERE g.code_id = 'rahoitus'")
+    coded = sql(
+        project_dir,
+        "SELECT s.text FROM suggestions g JOIN segments s ON s.id = g.segment_id WHERE g.code_id = 'rahoitus'",
+    )
     assert coded == [("Rahoitusta haettiin.",)]  # inflection yes, compound no (no Voikko)
-    assert sql(project_dir, "SELECT DISTINCT substr(analyzer, 1, 12) FROM analyses") == [("simplemma.v1",)]
+    assert sql(project_dir, "SELECT DISTINCT substr(analyzer, 1, 12) FROM analyses") == [
+        ("simplemma.v1",)
+    ]
 
 
-def test_committed_sample_review_applies_cleanly(tagged: Path, project_dir: Path, qc: Invoke) -> None:
+def test_committed_sample_review_applies_cleanly(
+    tagged: Path, project_dir: Path, qc: Invoke
+) -> None:
     result = qc("review", SAMPLE / "review-decisions.csv", "--coder", "tutkija")
     assert result.exit_code == 0, result.output
     rows = read_rows(SAMPLE / "review-decisions.csv")
@@ -360,6 +367,18 @@ def test_committed_sample_review_applies_cleanly(tagged: Path, project_dir: Path
     rejected = sum(r["decision"] == "n" for r in rows)
     assert f"{len(rows)} rows: {accepted} accepted, {rejected} rejected" in result.output
     # Every indicator value the sample material supports has accepted evidence.
-    indicators = {c for (c,) in sql(project_dir, "SELECT DISTINCT code_id FROM codings WHERE code_id LIKE 'kypsyys_%' OR code_id LIKE 'vetovastuu_%'")}
-    assert indicators >= {"kypsyys_kaynnistymassa", "kypsyys_kehitysvaiheessa", "kypsyys_vakiintunut",
-                          "vetovastuu_kaupunki", "vetovastuu_yritys", "vetovastuu_oppilaitos"}
+    indicators = {
+        c
+        for (c,) in sql(
+            project_dir,
+            "SELECT DISTINCT code_id FROM codings WHERE code_id LIKE 'kypsyys_%' OR code_id LIKE 'vetovastuu_%'",
+        )
+    }
+    assert indicators >= {
+        "kypsyys_kaynnistymassa",
+        "kypsyys_kehitysvaiheessa",
+        "kypsyys_vakiintunut",
+        "vetovastuu_kaupunki",
+        "vetovastuu_yritys",
+        "vetovastuu_oppilaitos",
+    }
