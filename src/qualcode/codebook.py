@@ -159,7 +159,7 @@ class Codebook:
                 "exclude_phrases": rules(c.exclude_phrases),
                 "min_hits": c.min_hits if c.min_hits != 1 else None,
             }
-            entry.update({k: v for k, v in optional.items() if v})
+            entry.update({k: v for k, v in optional.items() if v or v is False})
             codes.append(entry)
         return {
             "name": self.name,

@@ -131,4 +131,23 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX codings_segment ON codings(segment_id);
         """,
     ),
+    (
+        "0003_models",
+        """
+        -- Trained suggesters. data is an .npz archive of numeric arrays with a JSON header,
+        -- loaded with allow_pickle=False: a project file can never make qualcode run code.
+        CREATE TABLE models (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created TEXT NOT NULL,
+            qualcode_version TEXT NOT NULL,
+            training_digest TEXT NOT NULL,
+            codebook_digest TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        -- The model's probability for a suggestion's code (also for rule suggestions), used to
+        -- put the suggestions the model is least sure about first.
+        ALTER TABLE suggestions ADD COLUMN model_score REAL;
+        """,
+    ),
 )

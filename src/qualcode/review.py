@@ -74,6 +74,7 @@ class ReviewRow:
     evidence: str  # JSON list of [form, start, end, rule] with document offsets
     text: str
     segment_start: int
+    model_score: float | None = None
 
 
 def mark_evidence(text: str, segment_start: int, evidence: Sequence[Sequence[object]]) -> str:

@@ -54,6 +54,7 @@ class SuggestionState:
     score: float | None
     evidence: str | None
     codebook_digest: str | None
+    model_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -445,7 +446,8 @@ class Store:
             marks = ",".join("?" * len(batch))
             for row in self.conn.execute(
                 f"""SELECT id, segment_id, code_id, status, source, score, evidence,
-                           codebook_digest FROM suggestions WHERE segment_id IN ({marks})""",
+                           codebook_digest, model_score FROM suggestions
+                    WHERE segment_id IN ({marks})""",
                 batch,
             ):
                 out[(row[1], row[2])] = SuggestionState(*row)
@@ -460,21 +462,21 @@ class Store:
         }
 
     def insert_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
-        """Rows of (id, segment_id, code_id, source, score, evidence, digest)."""
+        """Rows of (id, segment_id, code_id, source, score, evidence, digest, model_score)."""
         stamp = now()
         self.conn.executemany(
             """INSERT INTO suggestions (id, segment_id, code_id, source, score, evidence,
-                 codebook_digest, status, created, updated)
-               VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
+                 codebook_digest, model_score, status, created, updated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
             ((*r, stamp, stamp) for r in rows),
         )
 
     def update_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
-        """Rows of (source, score, evidence, digest, id) for pending suggestions."""
+        """Rows of (source, score, evidence, digest, model_score, id) for pending suggestions."""
         self.conn.executemany(
             """UPDATE suggestions SET source = ?, score = ?, evidence = ?, codebook_digest = ?,
-                 updated = ? WHERE id = ? AND status = 'pending'""",
-            ((*r[:4], now(), r[4]) for r in rows),
+                 model_score = ?, updated = ? WHERE id = ? AND status = 'pending'""",
+            ((*r[:5], now(), r[5]) for r in rows),
         )
 
     def delete_pending_suggestions(self, ids: Iterable[str]) -> int:
@@ -487,7 +489,7 @@ class Store:
         """Pending suggestions as review rows, sorted by document, position and code order."""
         sql = """SELECT g.id, s.id, COALESCE(d.city, ''), d.name, COALESCE(s.speaker, ''),
                         g.code_id, c.label, g.score, g.source, COALESCE(g.evidence, ''),
-                        s.text, s.start
+                        s.text, s.start, g.model_score
                  FROM suggestions g
                  JOIN segments s ON s.id = g.segment_id
                  JOIN documents d ON d.id = s.document_id
@@ -598,6 +600,70 @@ class Store:
                    ORDER BY d.name, s.seq, c.code_id, c.coder"""
             )
         ]
+
+    # --- training and models -----------------------------------------------------------------
+    def reviewed_segments(self) -> list[tuple[str, str, str]]:
+        """(segment id, document id, text) of codable segments in documents with decisions."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]))
+            for r in self.conn.execute(
+                """SELECT s.id, s.document_id, s.text FROM segments s
+                   JOIN documents d ON d.id = s.document_id
+                   WHERE s.is_interviewer = 0 AND s.unit != 'heading'
+                     AND s.document_id IN (
+                       SELECT s2.document_id FROM codings c JOIN segments s2 ON s2.id = c.segment_id
+                       UNION
+                       SELECT s3.document_id FROM suggestions g
+                         JOIN segments s3 ON s3.id = g.segment_id WHERE g.status != 'pending')
+                   ORDER BY d.name, s.seq"""
+            )
+        ]
+
+    def rejected_pairs(self) -> set[tuple[str, str]]:
+        return {
+            (str(r[0]), str(r[1]))
+            for r in self.conn.execute(
+                "SELECT segment_id, code_id FROM suggestions WHERE status = 'rejected'"
+            )
+        }
+
+    def save_model(
+        self,
+        *,
+        version: str,
+        training_digest: str,
+        codebook_digest: str,
+        summary: str,
+        data: bytes,
+    ) -> int:
+        cursor = self.conn.execute(
+            """INSERT INTO models (created, qualcode_version, training_digest, codebook_digest,
+                 summary, data) VALUES (?, ?, ?, ?, ?, ?)""",
+            (now(), version, training_digest, codebook_digest, summary, data),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def models(self) -> list[tuple[int, str, str, str, str, str]]:
+        """(id, created, version, training digest, codebook digest, summary JSON), newest first."""
+        return [
+            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
+            for r in self.conn.execute(
+                """SELECT id, created, qualcode_version, training_digest, codebook_digest,
+                          summary FROM models ORDER BY id DESC"""
+            )
+        ]
+
+    def model_data(self, model_id: int | None = None) -> tuple[int, bytes, str] | None:
+        """(id, archive, summary JSON) of one model, by default the newest."""
+        if model_id is None:
+            row = self.conn.execute(
+                "SELECT id, data, summary FROM models ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT id, data, summary FROM models WHERE id = ?", (model_id,)
+            ).fetchone()
+        return (int(row[0]), bytes(row[1]), str(row[2])) if row else None
 
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:

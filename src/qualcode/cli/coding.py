@@ -97,6 +97,15 @@ def codebook_show(file: Path) -> None:
     help="Write the review CSV of pending suggestions here.",
 )
 @click.option("--include-interviewer", is_flag=True, help="Also tag the interviewer's turns.")
+@click.option(
+    "--order",
+    type=click.Choice(["document", "uncertainty"]),
+    default="document",
+    show_default=True,
+    help="Row order of the review CSV; 'uncertainty' puts the segments the model is least "
+    "sure about first (active learning).",
+)
+@click.option("--no-model", is_flag=True, help="Rules only, even if a trained model exists.")
 @click.pass_context
 def tag(
     ctx: click.Context,
@@ -104,17 +113,22 @@ def tag(
     city: str | None,
     out: Path | None,
     include_interviewer: bool,
+    order: str,
+    no_model: bool,
 ) -> None:
     """Suggest codes for segments by matching the codebook's Finnish-aware rules.
 
     Keywords match inflected forms and compounds through Voikko's lemmas. Each word form is
-    analysed once and kept in the project, so re-tagging after a codebook edit is fast.
+    analysed once and kept in the project, so re-tagging after a codebook edit is fast. If a
+    model has been trained ('qualcode train'), its suggestions are added (source 'model', or
+    'rule+model' where both agree).
     Re-running never re-suggests what a researcher rejected, never touches accepted
     codings, and removes suggestions whose rule no longer exists.
 
     \b
     Example:
       qualcode tag --codebook codebooks/innovaatioekosysteemi.yaml --out review.csv
+      qualcode tag --out round2.csv --order uncertainty
     """
     from qualcode.workflow import tag as run
 
@@ -127,6 +141,8 @@ def tag(
                 city=city,
                 out=out,
                 include_interviewer=include_interviewer,
+                order=order,
+                use_model=not no_model,
                 progress=bar,
             )
         finally:
@@ -137,6 +153,9 @@ def tag(
         f"Tagged {report.segments} segments ({report.words} words) with {report.codebook} "
         f"[{report.analyzer}; {report.new_forms} new word forms analysed]"
     )
+    if report.model_id is not None:
+        sources = ", ".join(f"{n} {s}" for s, n in report.by_source)
+        click.echo(f"Model {report.model_id} used; proposals by source: {sources}")
     click.echo(
         f"Suggestions: {report.new} new, {report.updated} updated, {report.unchanged} "
         f"unchanged, {report.removed} removed; {report.kept_decided} decided ones kept"

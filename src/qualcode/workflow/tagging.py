@@ -39,6 +39,8 @@ class TagReport:
     csv_path: str | None
     csv_rows: int
     warnings: tuple[str, ...] = field(default=())
+    model_id: int | None = None
+    by_source: tuple[tuple[str, int], ...] = ()
 
 
 def resolve_analyzer(project: Project) -> tuple[Analyzer, list[str]]:
@@ -110,6 +112,14 @@ def load_project_codebook(project: Project) -> Codebook:
     return parse_codebook(yaml.safe_dump(json.loads(data), allow_unicode=True), source)
 
 
+@dataclass(frozen=True)
+class _Proposal:
+    source: str
+    score: float
+    evidence: str
+    model_score: float | None
+
+
 def tag(
     project: Project,
     *,
@@ -117,9 +127,14 @@ def tag(
     city: str | None = None,
     out: Path | None = None,
     include_interviewer: bool = False,
+    order: str = "document",
+    use_model: bool = True,
     progress: Progress | None = None,
 ) -> TagReport:
-    """Match the codebook against the project's segments and refresh rule suggestions."""
+    """Match the codebook (and the latest trained model) against the segments; refresh the
+    pending suggestions; optionally write the review CSV."""
+    if order not in ("document", "uncertainty"):
+        raise QualcodeError(f"unknown order '{order}'", "use 'document' or 'uncertainty'")
     path = resolve_codebook_path(project, codebook_path)
     codebook = load_codebook(path)
     store = project.store
@@ -145,53 +160,55 @@ def tag(
             json.dumps(codebook.to_dict(), ensure_ascii=False, sort_keys=True),
         )
         compiled = compile_codebook(codebook)
+        proposals: dict[tuple[str, str], _Proposal] = {}
+        for n, ((segment_id, _, _, _), toks) in enumerate(zip(segments, tokens, strict=True)):
+            if progress and n % 500 == 0:
+                progress(n, len(segments), "matching")
+            for m in match_tokens(segment_id, toks, keys, compiled):
+                evidence = json.dumps(
+                    [[e.form, e.start, e.end, e.rule] for e in m.evidence], ensure_ascii=False
+                )
+                proposals[(segment_id, m.code_id)] = _Proposal("rule", m.score, evidence, None)
+        if progress:
+            progress(len(segments), len(segments), "matching")
+        model_id = None
+        if use_model:
+            model_id = _add_model_proposals(
+                project, analyzer.name, keys, segments, codebook, proposals
+            )
         existing = store.suggestion_states(s[0] for s in segments)
         accepted = store.accepted_pairs()
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         unchanged = 0
-        produced: set[tuple[str, str]] = set()
-        for n, ((segment_id, _, _, _), toks) in enumerate(zip(segments, tokens, strict=True)):
-            if progress and n % 500 == 0:
-                progress(n, len(segments), "matching")
-            for m in match_tokens(segment_id, toks, keys, compiled):
-                pair = (segment_id, m.code_id)
-                produced.add(pair)
-                evidence = json.dumps(
-                    [[e.form, e.start, e.end, e.rule] for e in m.evidence], ensure_ascii=False
+        for pair, prop in sorted(proposals.items()):
+            state = existing.get(pair)
+            row = (prop.source, prop.score, prop.evidence, digest, prop.model_score)
+            if state is None:
+                if pair not in accepted:
+                    inserts.append((suggestion_id(*pair), *pair, *row))
+            elif state.status == "pending":
+                old = (
+                    state.source,
+                    state.score,
+                    state.evidence,
+                    state.codebook_digest,
+                    state.model_score,
                 )
-                state = existing.get(pair)
-                if state is None:
-                    if pair not in accepted:
-                        inserts.append(
-                            (
-                                suggestion_id(*pair),
-                                segment_id,
-                                m.code_id,
-                                "rule",
-                                m.score,
-                                evidence,
-                                digest,
-                            )
-                        )
-                elif state.status == "pending":
-                    row = ("rule", m.score, evidence, digest)
-                    if (state.source, state.score, state.evidence, state.codebook_digest) == row:
-                        unchanged += 1
-                    else:
-                        updates.append((*row, state.id))
-        if progress:
-            progress(len(segments), len(segments), "matching")
+                if old == row:
+                    unchanged += 1
+                else:
+                    updates.append((*row, state.id))
         stale = [
             s.id
             for pair, s in existing.items()
-            if s.status == "pending" and s.source == "rule" and pair not in produced
+            if s.status == "pending" and s.source in _GENERATED and pair not in proposals
         ]
         kept = sum(1 for s in existing.values() if s.status != "pending")
         store.insert_suggestions(inserts)
         store.update_suggestions(updates)
         removed = store.delete_pending_suggestions(stale)
-        rows = pending_review_rows(project, city=city)
+        rows = pending_review_rows(project, city=city, order=order)
 
     csv_rows = 0
     if out is not None:
@@ -201,6 +218,7 @@ def tag(
     by_theme = tuple(
         (c.id, c.label, themes.get(c.id, 0)) for c in codebook.codes if c.parent is None
     )
+    sources = Counter(p.source for p in proposals.values())
     return TagReport(
         codebook=str(path),
         codebook_digest=digest,
@@ -218,11 +236,94 @@ def tag(
         csv_path=str(out) if out else None,
         csv_rows=csv_rows,
         warnings=tuple(warnings),
+        model_id=model_id,
+        by_source=tuple(sorted(sources.items())),
     )
 
 
-def pending_review_rows(project: Project, *, city: str | None = None) -> list[ReviewRow]:
-    return [ReviewRow(*r) for r in project.store.pending_review_rows(city)]
+_GENERATED = ("rule", "model", "rule+model")
+
+
+def _add_model_proposals(
+    project: Project,
+    analyzer: str,
+    keys: dict[str, FormKeys],
+    segments: list[tuple[str, int, str, str]],
+    codebook: Codebook,
+    proposals: dict[tuple[str, str], _Proposal],
+) -> int | None:
+    """Add the latest model's suggestions above each code's threshold; mark rule+model."""
+    from qualcode.classify import prime_analyses
+    from qualcode.workflow.training import predict_with_latest
+
+    prime_analyses(analyzer, keys)
+    predictions = predict_with_latest(project, [text for _, _, text, _ in segments])
+    if predictions is None:
+        return None
+    live = {c.id for c in codebook.codes if c.codable}
+    for k, code in enumerate(predictions.codes):
+        if code not in live:
+            continue
+        threshold = predictions.thresholds.get(code, 1.0)
+        column = predictions.probabilities[:, k]
+        for (segment_id, _, _, _), p in zip(segments, column.tolist(), strict=True):
+            pair = (segment_id, code)
+            p = round(float(p), 4)
+            rule = proposals.get(pair)
+            if rule is not None:
+                source = "rule+model" if p >= threshold else "rule"
+                score = max(rule.score, p) if p >= threshold else rule.score
+                proposals[pair] = _Proposal(source, score, rule.evidence, p)
+            elif p >= threshold:
+                proposals[pair] = _Proposal("model", p, "[]", p)
+    return predictions.model_id
+
+
+def prime_project_analyses(project: Project, texts: Iterable[str]) -> str:
+    """Make the classifier reuse the project's analysis cache; returns the analyzer name."""
+    from qualcode.classify import prime_analyses
+
+    analyzer, _ = resolve_analyzer(project)
+    with project.store.transaction():
+        keys, _ = analyse_forms(project, analyzer, (t.form for x in texts for t in tokenize(x)))
+    prime_analyses(analyzer.name, keys)
+    return analyzer.name
+
+
+def rule_matches(
+    project: Project, codebook: Codebook, segment_ids: Iterable[str]
+) -> list[tuple[str, str]]:
+    """(segment id, code) pairs that the codebook's rules give these segments."""
+    analyzer, _ = resolve_analyzer(project)
+    wanted = set(segment_ids)
+    segments = [
+        s for s in project.store.segments_to_tag(include_interviewer=True) if s[0] in wanted
+    ]
+    tokens = [tokenize(text, start) for _, start, text, _ in segments]
+    with project.store.transaction():
+        keys, _ = analyse_forms(project, analyzer, (t.form for toks in tokens for t in toks))
+    compiled = compile_codebook(codebook)
+    return [
+        (sid, m.code_id)
+        for (sid, _, _, _), toks in zip(segments, tokens, strict=True)
+        for m in match_tokens(sid, toks, keys, compiled)
+    ]
+
+
+def pending_review_rows(
+    project: Project, *, city: str | None = None, order: str = "document"
+) -> list[ReviewRow]:
+    rows = [ReviewRow(*r) for r in project.store.pending_review_rows(city)]
+    if order == "uncertainty":
+        # Active learning: the segments whose probabilities sit closest to 0.5 come first,
+        # so each review round teaches the model the most. Stable sort keeps document order.
+        closeness: dict[str, float] = {}
+        for r in rows:
+            if r.model_score is not None:
+                d = abs(r.model_score - 0.5)
+                closeness[r.segment_id] = min(closeness.get(r.segment_id, 1.0), d)
+        rows.sort(key=lambda r: closeness.get(r.segment_id, 1.0))
+    return rows
 
 
 def keyword_warnings(codebook: Codebook, analyzer: Analyzer | None = None) -> list[str]:
