@@ -340,8 +340,12 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
-        except ValueError as exc:  # object arrays need pickle: refused
-            raise ModelError(f"refusing to load the model: {exc}") from None
+        except ValueError:  # pickled data (a pickle, or object arrays): refused, never run
+            raise ModelError(
+                "refusing to load the stored model: it contains pickled Python objects, "
+                "which could run code",
+                "retrain with 'qualcode train'; never copy model data from untrusted projects",
+            ) from None
         except Exception as exc:  # not a zip/npz at all
             raise ModelError(f"the stored model is not a qualcode model ({exc})") from None
         try:

@@ -154,6 +154,12 @@ class Project:
         self.store.close()
 
 
+def _codebook_setting(codebook: Path, root: Path) -> str:
+    if codebook.is_absolute():
+        return str(codebook)
+    return os.path.relpath(codebook.resolve(), root.resolve())
+
+
 def init_project(root: Path, *, coder: str | None = None, codebook: Path | None = None) -> Path:
     """Create ``root/qualcode.toml`` and ``root/qualcode.db``; refuse to overwrite a project."""
     settings_path = root / SETTINGS_FILE
@@ -168,7 +174,9 @@ def init_project(root: Path, *, coder: str | None = None, codebook: Path | None 
         coder=_toml_str(coder or default_coder()),
         interviewer=_toml_str(DEFAULT_INTERVIEWER_PATTERN),
         codebook_line=(
-            f"codebook = {_toml_str(os.path.relpath(codebook.resolve(), root.resolve()))}"
+            # A relative path stays relative (the project moves with its repository), an
+            # absolute one stays absolute.
+            f"codebook = {_toml_str(_codebook_setting(codebook, root))}"
             if codebook
             else '# codebook = "../codebooks/innovaatioekosysteemi.yaml"'
         ),
