@@ -12,9 +12,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from qualcode.classify import ModelError, SegmentClassifier
-
 from conftest import REPO
+from qualcode.classify import ModelError, SegmentClassifier
 
 TRAIN = [
     ("Lääkäri tutki potilaan sairaalassa.", "terveys"),
@@ -116,9 +115,8 @@ def test_pickles_are_refused_and_never_run(tmp_path: Path) -> None:
         SegmentClassifier.from_bytes(b"PK\x03\x04 broken")
     # 4. A well-formed archive that is not a qualcode model.
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        with zf.open("header.npy", "w") as handle:
-            np.lib.format.write_array(handle, np.frombuffer(b'{"format": "other"}', dtype=np.uint8))
+    with zipfile.ZipFile(buffer, "w") as zf, zf.open("header.npy", "w") as handle:
+        np.lib.format.write_array(handle, np.frombuffer(b'{"format": "other"}', dtype=np.uint8))
     with pytest.raises(ModelError, match="unknown model format 'other'"):
         SegmentClassifier.from_bytes(buffer.getvalue())
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import REPO, SAMPLE
 from qualcode.cli import cli
 from qualcode.project import init_project
-
-from conftest import REPO, SAMPLE
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 
