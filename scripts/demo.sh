@@ -24,12 +24,18 @@ $QC tag --out "$OUT/review.csv"
 echo
 echo "== 4. Applying the researcher's decisions ($DECISIONS)"
 $QC review "$DECISIONS" --coder tutkija
-$QC tag --out "$OUT/review-round2.csv" | tail -n 1
+echo
+echo "== 5. Training the suggester on those decisions"
+$QC train | tail -n 4
+echo
+echo "== 6. Round two: new interviews arrive; rules and model suggest, least certain first"
+$QC import transcripts_sample/round2/
+$QC tag --out "$OUT/review-round2.csv" --order uncertainty | grep -E "^(Model|Suggestions|Wrote)"
 $QC export segments --out "$OUT/segments.csv" >/dev/null
 $QC export codings --out "$OUT/codings.csv"
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
-echo "Review CSV:   $OUT/review.csv (round 1), $OUT/review-round2.csv (what is still open)"
+echo "Review CSVs:  $OUT/review.csv (round 1), $OUT/review-round2.csv (round 2, with model suggestions)"
 echo "Segments:     $OUT/segments.csv"
 echo "Codings:      $OUT/codings.csv"
