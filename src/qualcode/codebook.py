@@ -22,7 +22,9 @@ INDICATORS = {
     "maturity": ("starting", "developing", "established"),
     "leadership": ("city", "company", "education"),
 }
-_TOP_KEYS = {"name", "version", "language", "description", "codes"}
+_TOP_KEYS = {"name", "version", "language", "description", "codes", "report"}
+# Report sections that draw on a chosen set of codes (besides one section per theme).
+REPORT_SECTIONS = ("cooperation", "development", "missing_actors")
 _CODE_KEYS = {
     "id",
     "label",
@@ -97,6 +99,7 @@ class Codebook:
     codes: tuple[Code, ...]
     description: str = ""
     source: str = ""
+    report: tuple[tuple[str, tuple[str, ...]], ...] = ()
     _by_id: dict[str, Code] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,13 +164,20 @@ class Codebook:
             }
             entry.update({k: v for k, v in optional.items() if v or v is False})
             codes.append(entry)
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "language": self.language,
             "description": self.description,
             "codes": codes,
         }
+        if self.report:
+            out["report"] = {k: list(v) for k, v in self.report}
+        return out
+
+    def report_codes(self, section: str) -> tuple[str, ...]:
+        """The codes a report section draws on (``cooperation``, ``development``, ...)."""
+        return dict(self.report).get(section, ())
 
     @property
     def digest(self) -> str:
@@ -301,7 +311,31 @@ def _build(root: Any, problems: _Problems, source: str) -> Codebook | None:
                 if code is not None:
                     codes.append(code)
             _check_tree(codes, codes_node.value, problems)
-    return Codebook(name, version, language, tuple(codes), description, source)
+    report = _report(top.get("report"), {c.id for c in codes}, problems)
+    return Codebook(name, version, language, tuple(codes), description, source, report)
+
+
+def _report(
+    entry: tuple[Any, Any] | None, ids: set[str], problems: _Problems
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if entry is None:
+        return ()
+    fields = _mapping(entry[1], "report", problems)
+    if fields is None:
+        return ()
+    _known_keys(fields, set(REPORT_SECTIONS), "report", problems)
+    out = []
+    for section in REPORT_SECTIONS:
+        if section not in fields:
+            continue
+        codes = _string_list(fields[section], f"report -> {section}", problems)
+        for i, code in enumerate(codes, start=1):
+            if code not in ids:
+                problems.add(
+                    f"report -> {section} -> {i}", fields[section][1], f"unknown code '{code}'"
+                )
+        out.append((section, tuple(codes)))
+    return tuple(out)
 
 
 def _code(node: Any, index: int, problems: _Problems) -> Code | None:

@@ -48,6 +48,11 @@ delimiter = ";"
 [analysis]
 # Language analysis: "voikko.v1" (best), "spacy-fi.v1" or "simplemma.v1"; empty = best available.
 analyzer = ""
+
+[report]
+# Finnish forms of town names for report text when the built-in rules get one wrong:
+# place_forms = {{ Lounajoki = ["Lounajoen", "Lounajoella"] }}
+place_forms = {{}}
 """
 
 _ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
@@ -55,6 +60,7 @@ _ALLOWED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "tag": {"codebook": str},
     "review": {"delimiter": str},
     "analysis": {"analyzer": str},
+    "report": {"place_forms": dict},
     "segment": {
         "max_words": int,
         "speaker_patterns": list,
@@ -79,6 +85,7 @@ class Settings:
     codebook: Path | None = None
     review_delimiter: str = ";"
     analyzer: str = ""
+    place_forms: dict[str, list[str]] = field(default_factory=dict)
 
 
 def default_coder() -> str:
@@ -137,11 +144,28 @@ def load_settings(path: Path) -> Settings:
         codebook=(path.parent / codebook).resolve() if codebook else None,
         review_delimiter=delimiter,
         analyzer=data.get("analysis", {}).get("analyzer", ""),
+        place_forms=_place_forms(path, data.get("report", {}).get("place_forms", {})),
         name=project.get("name", path.parent.name),
         language=project.get("language", "fi"),
         coder=project.get("coder", "tutkija"),
         segment=segment,
     )
+
+
+def _place_forms(path: Path, value: dict[str, Any]) -> dict[str, list[str]]:
+    out = {}
+    for city, forms in value.items():
+        if (
+            not isinstance(forms, list)
+            or len(forms) != 2
+            or not all(isinstance(f, str) and f for f in forms)
+        ):
+            raise ProjectError(
+                f"{path}: report.place_forms.{city}: expected [genitive, locative], "
+                'e.g. ["Lounajoen", "Lounajoella"]'
+            )
+        out[city] = list(forms)
+    return out
 
 
 @dataclass

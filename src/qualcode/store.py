@@ -665,6 +665,37 @@ class Store:
             ).fetchone()
         return (int(row[0]), bytes(row[1]), str(row[2])) if row else None
 
+    # --- matrices and reports ----------------------------------------------------------------
+    def matrix_documents(self) -> list[tuple[Any, ...]]:
+        """(id, name, city, participant, role, organisation_type, kind, date, words) where
+        words are those of the document's segments."""
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                """SELECT d.id, d.name, d.city, d.participant, d.role, d.organisation_type,
+                          d.kind, d.date, COALESCE(SUM(s.words), 0)
+                   FROM documents d LEFT JOIN segments s ON s.document_id = d.id
+                   GROUP BY d.id ORDER BY d.name"""
+            )
+        ]
+
+    def matrix_codings(self, *, include_suggested: bool = False) -> list[tuple[Any, ...]]:
+        """(segment id, document id, code, score, source, text, seq, speaker) of accepted
+        codings (any coder), optionally with pending suggestions counted as if accepted."""
+        sql = """SELECT c.segment_id, s.document_id, c.code_id, MAX(c.score), MIN(c.source),
+                        s.text, s.seq, s.speaker
+                 FROM codings c JOIN segments s ON s.id = c.segment_id
+                 WHERE c.status = 'accepted' GROUP BY c.segment_id, c.code_id"""
+        if include_suggested:
+            sql += """ UNION SELECT g.segment_id, s.document_id, g.code_id, g.score, g.source,
+                               s.text, s.seq, s.speaker
+                       FROM suggestions g JOIN segments s ON s.id = g.segment_id
+                       WHERE g.status = 'pending' AND NOT EXISTS (
+                         SELECT 1 FROM codings c WHERE c.segment_id = g.segment_id
+                         AND c.code_id = g.code_id AND c.status = 'accepted')"""
+        sql += " ORDER BY 2, 7, 3"
+        return [tuple(r) for r in self.conn.execute(sql)]
+
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:
         """Documents, segments (and interviewer turns among them) and words per city and kind."""

@@ -1,0 +1,156 @@
+"""Commands that turn codings into findings: matrix, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qualcode.cli.main import ProgressBar, cli, opened_project
+
+
+@cli.command()
+@click.option(
+    "--by",
+    type=click.Choice(["city", "role", "organisation_type", "kind"]),
+    default="city",
+    show_default=True,
+    help="Rows of the matrix.",
+)
+@click.option(
+    "--level",
+    type=click.Choice(["theme", "code"]),
+    default="theme",
+    show_default=True,
+    help="Columns: themes or individual codes.",
+)
+@click.option(
+    "--include-suggested", is_flag=True, help="Count pending suggestions as if they were accepted."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write .csv (tidy long format) or .xlsx (one sheet per measure + quotes).",
+)
+@click.option(
+    "--plot", type=click.Path(dir_okay=False, path_type=Path), help="Draw a heat map PNG."
+)
+@click.option(
+    "--measure",
+    type=click.Choice(["segments", "documents", "share_of_interviewees", "per_1000_words"]),
+    default="per_1000_words",
+    show_default=True,
+    help="Measure shown on screen and in the heat map.",
+)
+@click.pass_context
+def matrix(
+    ctx: click.Context,
+    by: str,
+    level: str,
+    include_suggested: bool,
+    out: Path | None,
+    plot: Path | None,
+    measure: str,
+) -> None:
+    """Build the framework matrix of accepted codings (cities x themes).
+
+    Each cell has: coded segments, documents mentioning it, the share of the group's
+    interviewees who raised it, and mentions per 1,000 words. The numbers can be recomputed
+    from 'export codings' and 'export segments'.
+
+    \b
+    Example:
+      qualcode matrix --out matriisi.xlsx --plot teemat.png
+      qualcode matrix --by role --level code --out matriisi.csv
+    """
+    from qualcode.matrix import wide
+    from qualcode.workflow.reporting import matrix as run
+
+    with opened_project(ctx) as project:
+        result = run(
+            project,
+            by=by,
+            level=level,
+            include_suggested=include_suggested,
+            out=out,
+            plot=plot,
+            measure=measure,
+        )
+    table = wide(result.table, measure, by)
+    click.echo(f"{measure} by {by} ({level} level)")
+    click.echo(table.to_string(float_format=lambda v: f"{v:.2f}", na_rep="-"))
+    if result.out:
+        click.echo(f"Wrote {result.out}")
+    if result.plot:
+        click.echo(f"Wrote {result.plot}")
+
+
+@cli.command()
+@click.option("--city", help="Write the snapshot of this city.")
+@click.option(
+    "--all",
+    "all_cities",
+    is_flag=True,
+    help="Write every city's snapshot and the cross-city summary.",
+)
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A corporate .docx whose styles the reports use.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["fi", "en"]),
+    default="fi",
+    show_default=True,
+    help="Language of the report text.",
+)
+@click.option("--date", help="Date shown in the reports (YYYY-MM-DD; default today).")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the .docx files.",
+)
+@click.pass_context
+def report(
+    ctx: click.Context,
+    city: str | None,
+    all_cities: bool,
+    template: Path | None,
+    lang: str,
+    date: str | None,
+    out_dir: Path,
+) -> None:
+    """Write Word situation snapshots (one per city) from the accepted codings.
+
+    Each report has the material, a generated summary, the maturity and leadership
+    indicators with their evidence, a section per theme with pseudonymised quotes attributed
+    by role, cooperation, development needs, missing complementary actors, the theme table
+    and a heat map. Every claim carries a Word comment with the segment ids behind it.
+
+    \b
+    Example:
+      qualcode report --all --out raportit/
+      qualcode report --city Saarvala --lang en --out raportit/
+    """
+    from qualcode.workflow.reporting import report as run
+
+    bar = ProgressBar("Writing reports")
+    with opened_project(ctx) as project:
+        try:
+            result = run(
+                project,
+                city=city,
+                all_cities=all_cities,
+                out_dir=out_dir,
+                template=template,
+                lang=lang,
+                date=date,
+                progress=bar,
+            )
+        finally:
+            bar.close()
+    for path in result.files:
+        click.echo(f"Wrote {path}")

@@ -1,0 +1,253 @@
+"""Framework matrices: accepted codings per city (or role, organisation type, kind) and theme.
+
+Every number can be recomputed from ``qualcode export codings`` and ``qualcode export
+segments``:
+
+- ``segments``: distinct segments of the group coded with the code (or, at theme level, with
+  any code under the theme);
+- ``documents``: distinct documents (interviews and workshops) of the group with such a segment;
+- ``share_of_interviewees``: interviewees of the group who raised it, divided by the group's
+  interviewees (an interviewee is the participant of an interview document, or the document
+  when no participant is named; workshops have no interviewees);
+- ``per_1000_words``: ``segments`` per 1,000 words of the group's segments (all segments,
+  interviewer turns included; words as ``\\w+(?:[-'’]\\w+)*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qualcode.codebook import Codebook
+
+GROUPS = ("city", "role", "organisation_type", "kind")
+LEVELS = ("theme", "code")
+MEASURES = ("segments", "documents", "share_of_interviewees", "per_1000_words")
+
+
+@dataclass(frozen=True)
+class MatrixData:
+    """What the matrix needs from the store, as data frames."""
+
+    documents: pd.DataFrame  # id, name, city, participant, role, organisation_type, kind, words
+    codings: pd.DataFrame  # segment_id, document_id, code, score, source, text, seq, speaker
+
+
+def _interviewee(doc: pd.Series) -> str | None:
+    if doc["kind"] != "interview":
+        return None
+    return str(doc["participant"] or doc["name"])
+
+
+def _column_codes(codebook: Codebook, level: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(column id, label, codes counted in it) in codebook order."""
+    if level == "code":
+        return [(c.id, c.label, (c.id,)) for c in codebook.codes if c.codable]
+    out = []
+    for theme in (c for c in codebook.codes if c.parent is None):
+        members = tuple(c.id for c in codebook.codes if codebook.theme_of(c.id) == theme.id)
+        out.append((theme.id, theme.label, members))
+    return out
+
+
+def build_matrix(
+    data: MatrixData, codebook: Codebook, *, by: str = "city", level: str = "theme"
+) -> pd.DataFrame:
+    """Tidy long matrix: one row per (group, column) with the four measures."""
+    if by not in GROUPS:
+        raise ValueError(f"by must be one of {GROUPS}")
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}")
+    docs = data.documents.copy()
+    docs[by] = docs[by].fillna("").astype(str)
+    docs["interviewee"] = docs.apply(_interviewee, axis=1)
+    codings = data.codings.merge(
+        docs[["id", by, "interviewee"]], left_on="document_id", right_on="id", how="inner"
+    )
+    groups = sorted(docs[by].unique())
+    words = docs.groupby(by)["words"].sum()
+    interviewees = docs.dropna(subset=["interviewee"]).groupby(by)["interviewee"].nunique()
+    rows: list[dict[str, Any]] = []
+    for column, label, members in _column_codes(codebook, level):
+        subset = codings[codings["code"].isin(members)]
+        for group in groups:
+            cell = subset[subset[by] == group]
+            n_segments = int(cell["segment_id"].nunique())
+            n_people = int(cell["interviewee"].dropna().nunique())
+            total_people = int(interviewees.get(group, 0))
+            total_words = int(words.get(group, 0))
+            rows.append(
+                {
+                    by: group,
+                    "code": column,
+                    "label": label,
+                    "segments": n_segments,
+                    "documents": int(cell["document_id"].nunique()),
+                    "share_of_interviewees": round(n_people / total_people, 4)
+                    if total_people
+                    else None,
+                    "per_1000_words": round(1000 * n_segments / total_words, 4)
+                    if total_words
+                    else None,
+                }
+            )
+    return pd.DataFrame(rows, columns=[by, "code", "label", *MEASURES])
+
+
+def wide(long: pd.DataFrame, measure: str, by: str = "city") -> pd.DataFrame:
+    """Rows = groups, columns = labels (codebook order), values = one measure."""
+    order = list(dict.fromkeys(long["label"]))
+    table = long.pivot(index=by, columns="label", values=measure)
+    return table[order]
+
+
+def representative_quotes(
+    data: MatrixData,
+    codebook: Codebook,
+    *,
+    by: str = "city",
+    level: str = "theme",
+    per_cell: int = 3,
+) -> pd.DataFrame:
+    """The highest-scoring accepted codings per cell, at most one per document."""
+    docs = data.documents.copy()
+    docs[by] = docs[by].fillna("").astype(str)
+    codings = data.codings.merge(
+        docs[["id", "name", by, "role", "organisation_type"]],
+        left_on="document_id",
+        right_on="id",
+        how="inner",
+    )
+    # Manual and review codings carry no score: a researcher's choice counts as certain.
+    codings["rank_score"] = codings["score"].fillna(1.0)
+    rows = []
+    for column, _label, members in _column_codes(codebook, level):
+        subset = codings[codings["code"].isin(members)]
+        for group, cell in subset.groupby(by, sort=True):
+            ordered = cell.sort_values(
+                ["rank_score", "document_id", "seq"], ascending=[False, True, True]
+            )
+            picked = ordered.drop_duplicates("document_id").head(per_cell)
+            for _, r in picked.iterrows():
+                rows.append(
+                    {
+                        by: group,
+                        "code": column,
+                        "segment_id": r["segment_id"],
+                        "document": r["name"],
+                        "role": r["role"] or "",
+                        "organisation_type": r["organisation_type"] or "",
+                        "score": float(r["rank_score"]),
+                        "text": r["text"],
+                    }
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            by,
+            "code",
+            "segment_id",
+            "document",
+            "role",
+            "organisation_type",
+            "score",
+            "text",
+        ],
+    )
+
+
+MEASURE_TITLES = {
+    "fi": {
+        "segments": "koodatut segmentit",
+        "documents": "dokumentit",
+        "share_of_interviewees": "osuus haastateltavista (%)",
+        "per_1000_words": "mainintoja / 1 000 sanaa",
+    },
+    "en": {
+        "segments": "coded segments",
+        "documents": "documents",
+        "share_of_interviewees": "share of interviewees (%)",
+        "per_1000_words": "mentions per 1,000 words",
+    },
+}
+
+
+def heatmap(
+    long: pd.DataFrame,
+    path: Path,
+    *,
+    measure: str = "per_1000_words",
+    by: str = "city",
+    title: str = "",
+    lang: str = "fi",
+    highlight: str | None = None,
+) -> Path:
+    """A readable heat map (PNG): groups as rows, themes/codes as columns, values written in."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = wide(long, measure, by).astype(float)
+    if measure == "share_of_interviewees":
+        table = table * 100
+    n_rows, n_cols = table.shape
+    fig_w = max(8.0, 0.95 * n_cols + 3.0)
+    fig_h = max(3.6, 0.75 * n_rows + 3.4)
+    fig, ax = plt.subplots(figsize=(fig_w, fig_h), dpi=150)
+    values = table.to_numpy()
+    image = ax.imshow(values, cmap="YlGnBu", aspect="auto")
+    ax.set_xticks(
+        range(n_cols),
+        labels=_wrap_labels(list(table.columns)),
+        rotation=40,
+        ha="right",
+        fontsize=11,
+    )
+    ax.set_yticks(range(n_rows), labels=list(table.index), fontsize=12)
+    if highlight is not None and highlight in list(table.index):
+        ax.get_yticklabels()[list(table.index).index(highlight)].set_fontweight("bold")
+    finite = values[~pd.isna(values)]
+    top = float(finite.max()) if finite.size else 0.0
+    for i in range(n_rows):
+        for j in range(n_cols):
+            v = values[i, j]
+            if pd.isna(v):
+                continue
+            text = f"{v:.0f}" if measure != "per_1000_words" else f"{v:.1f}"
+            if lang == "fi":
+                text = text.replace(".", ",")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=11,
+                color="white" if top and v > 0.6 * top else "black",
+            )
+    fig.colorbar(
+        image,
+        ax=ax,
+        fraction=0.03,
+        pad=0.02,
+        label=MEASURE_TITLES.get(lang, MEASURE_TITLES["fi"])[measure],
+    )
+    if title:
+        ax.set_title(title, fontsize=12)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Fixed metadata so that the same data gives the same bytes.
+    fig.savefig(path, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _wrap_labels(labels: Sequence[str], width: int = 22) -> list[str]:
+    import textwrap
+
+    return ["\n".join(textwrap.wrap(label, width)) or label for label in labels]

@@ -1,0 +1,216 @@
+"""``matrix`` and ``report``: accepted codings into theme matrices and Word snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
+from qualcode.errors import QualcodeError
+from qualcode.project import Project
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from qualcode.codebook import Codebook
+    from qualcode.matrix import MatrixData
+
+Progress = Callable[[int, int, str], None]
+
+
+def load_matrix_data(project: Project, *, include_suggested: bool = False) -> MatrixData:
+    import pandas as pd
+
+    from qualcode.matrix import MatrixData
+
+    documents = pd.DataFrame(
+        project.store.matrix_documents(),
+        columns=[
+            "id",
+            "name",
+            "city",
+            "participant",
+            "role",
+            "organisation_type",
+            "kind",
+            "date",
+            "words",
+        ],
+    )
+    codings = pd.DataFrame(
+        project.store.matrix_codings(include_suggested=include_suggested),
+        columns=["segment_id", "document_id", "code", "score", "source", "text", "seq", "speaker"],
+    )
+    return MatrixData(documents=documents, codings=codings)
+
+
+def pseudonymiser(project: Project) -> Callable[[str], str]:
+    """The text filter applied to everything that leaves the project (quotes, exports)."""
+    from qualcode.workflow.names import project_pseudonymiser
+
+    return project_pseudonymiser(project)
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    table: pd.DataFrame
+    out: str | None
+    plot: str | None
+
+
+def matrix(
+    project: Project,
+    *,
+    by: str = "city",
+    level: str = "theme",
+    include_suggested: bool = False,
+    out: Path | None = None,
+    plot: Path | None = None,
+    measure: str = "per_1000_words",
+) -> MatrixResult:
+    from qualcode.matrix import GROUPS, LEVELS, MEASURES, build_matrix, heatmap
+    from qualcode.workflow.tagging import load_project_codebook
+
+    if by not in GROUPS:
+        raise QualcodeError(f"unknown --by '{by}'", f"use one of {', '.join(GROUPS)}")
+    if level not in LEVELS:
+        raise QualcodeError(f"unknown --level '{level}'", "use theme or code")
+    if measure not in MEASURES:
+        raise QualcodeError(f"unknown --measure '{measure}'", f"use one of {', '.join(MEASURES)}")
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+        raise QualcodeError(f"{out}: the matrix is written as .csv or .xlsx")
+    codebook = load_project_codebook(project)
+    data = load_matrix_data(project, include_suggested=include_suggested)
+    if data.codings.empty:
+        raise QualcodeError(
+            "no accepted codings yet", "review suggestions first, or pass --include-suggested"
+        )
+    long = build_matrix(data, codebook, by=by, level=level)
+    if out is not None:
+        if out.suffix.lower() == ".csv":
+            columns = list(long.columns)
+            atomic_write_bytes(out, csv_bytes(columns, long.itertuples(index=False, name=None)))
+        else:
+            atomic_write_bytes(out, _xlsx(project, data, codebook, long, by, level))
+    if plot is not None:
+        heatmap(long, plot, measure=measure, by=by, title=codebook.name)
+    return MatrixResult(long, str(out) if out else None, str(plot) if plot else None)
+
+
+def _xlsx(
+    project: Project, data: MatrixData, codebook: Codebook, long: pd.DataFrame, by: str, level: str
+) -> bytes:
+    import pandas as pd
+
+    from qualcode.matrix import MEASURES, representative_quotes, wide
+
+    clean = pseudonymiser(project)
+    quotes = representative_quotes(data, codebook, by=by, level=level)
+    labels = dict(zip(long["code"], long["label"], strict=False))
+    quotes.insert(2, "label", quotes["code"].map(labels))
+    quotes["text"] = quotes["text"].map(clean)
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for measure in MEASURES:
+            table = wide(long, measure, by)
+            table.index = [excel_safe(i) for i in table.index]
+            table.to_excel(writer, sheet_name=measure[:31])
+        safe = quotes.map(lambda v: excel_safe(v) if isinstance(v, str) else v)
+        safe.to_excel(writer, sheet_name="quotes", index=False)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    files: tuple[str, ...]
+    cities: tuple[str, ...]
+
+
+def _file_name(city: str) -> str:
+    name = re.sub(r"[^\w\- ]+", "", city).strip().replace(" ", "_")
+    return (name or "kaupunki") + ".docx"
+
+
+def report(
+    project: Project,
+    *,
+    city: str | None = None,
+    all_cities: bool = False,
+    out_dir: Path,
+    template: Path | None = None,
+    lang: str = "fi",
+    date: str | None = None,
+    progress: Progress | None = None,
+) -> ReportResult:
+    from qualcode.matrix import build_matrix, heatmap, representative_quotes
+    from qualcode.report.content import ReportData, city_report, summary_report
+    from qualcode.report.writer import render
+    from qualcode.workflow.tagging import load_project_codebook
+
+    if lang not in ("fi", "en"):
+        raise QualcodeError(f"unknown language '{lang}'", "use --lang fi or --lang en")
+    if (city is None) == (not all_cities):
+        raise QualcodeError("give either --city C or --all")
+    if template is not None and not template.is_file():
+        raise QualcodeError(f"{template}: template not found")
+    codebook = load_project_codebook(project)
+    data = load_matrix_data(project)
+    cities = sorted({c for c in data.documents["city"].dropna() if c})
+    if city is not None and city not in cities:
+        raise QualcodeError(f"no documents from city '{city}'", f"cities: {', '.join(cities)}")
+    if data.codings.empty:
+        raise QualcodeError("no accepted codings yet", "review suggestions before reporting")
+    when = date or dt.date.today().isoformat()
+    try:
+        day = dt.date.fromisoformat(when)
+    except ValueError:
+        raise QualcodeError(f"invalid --date '{when}'", "use YYYY-MM-DD") from None
+    shown_date = f"{day.day}.{day.month}.{day.year}" if lang == "fi" else day.isoformat()
+    theme_matrix = build_matrix(data, codebook, by="city", level="theme")
+    code_matrix = build_matrix(data, codebook, by="city", level="code")
+    targets = cities if all_cities else [city]
+    files = []
+    with tempfile.TemporaryDirectory(prefix="qualcode-report-") as tmp:
+        base = ReportData(
+            codebook=codebook,
+            documents=data.documents,
+            codings=data.codings,
+            theme_matrix=theme_matrix,
+            code_matrix=code_matrix,
+            theme_quotes=representative_quotes(data, codebook, level="theme", per_cell=4),
+            code_quotes=representative_quotes(data, codebook, level="code", per_cell=2),
+            pseudonymise=pseudonymiser(project),
+            date=shown_date,
+            lang=lang,
+            place_forms=project.settings.place_forms,
+        )
+        created = dt.datetime.combine(day, dt.time())
+        total = len(targets) + (1 if all_cities else 0)
+        for i, name in enumerate(targets):
+            assert name is not None
+            if progress:
+                progress(i, total, name)
+            image = heatmap(theme_matrix, Path(tmp) / f"{i}.png", lang=lang, highlight=name)
+            content = city_report(dataclasses.replace(base, heatmap=image), name)
+            path = out_dir / _file_name(name)
+            atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
+            files.append(str(path))
+        if all_cities:
+            image = heatmap(theme_matrix, Path(tmp) / "all.png", lang=lang)
+            content = summary_report(dataclasses.replace(base, heatmap=image))
+            path = out_dir / ("yhteenveto.docx" if lang == "fi" else "summary.docx")
+            atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
+            atomic_write_bytes(
+                out_dir / ("teemat.png" if lang == "fi" else "themes.png"), image.read_bytes()
+            )
+            files.append(str(path))
+    if progress:
+        progress(len(files), len(files), "")
+    return ReportResult(tuple(files), tuple(t for t in targets if t))
