@@ -33,9 +33,15 @@ $QC import transcripts_sample/round2/
 $QC tag --out "$OUT/review-round2.csv" --order uncertainty | grep -E "^(Model|Suggestions|Wrote)"
 $QC export segments --out "$OUT/segments.csv" >/dev/null
 $QC export codings --out "$OUT/codings.csv"
+echo
+echo "== 7. Theme matrix and Word situation snapshots"
+$QC matrix --out "$OUT/matriisi.xlsx" --plot "$OUT/teemat.png" | tail -n 2
+$QC report --all --out "$OUT/raportit"
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
 echo "Review CSVs:  $OUT/review.csv (round 1), $OUT/review-round2.csv (round 2, with model suggestions)"
 echo "Segments:     $OUT/segments.csv"
 echo "Codings:      $OUT/codings.csv"
+echo "Matrix:       $OUT/matriisi.xlsx, heat map $OUT/teemat.png"
+echo "Reports:      $OUT/raportit/ (one .docx per city + yhteenveto.docx)"

@@ -1,0 +1,1113 @@
+"""Find person and organisation names in Finnish transcripts and replace them with pseudonyms.
+
+Three steps, each a plain function over records:
+
+1. ``detect_names`` finds candidates with the spaCy Finnish NER, Voikko's proper-noun classes
+   (*etunimi*, *sukunimi*) and a list of names known in advance, and groups inflected forms
+   under one base name (*Virtasen*, *Virtaselle* -> *Virtanen*; *Kosken Leena* -> *Leena Koski*);
+2. ``assign_pseudonyms`` turns candidates into registry entries with stable pseudonyms
+   (``[yrittäjä 2]``, ``[henkilö 3]``, ``[yritys A]``) and keeps the pseudonyms of existing entries;
+3. ``Pseudonymiser`` replaces every form of every entry in a text; ``check_text`` lists names
+   that are still there.
+
+Finnish surnames are often common words (*Mäki* "hill", *Koski* "rapids"), so a form whose
+Voikko readings include a common word is replaced only where it is used as a name: capitalised
+mid-sentence, next to a first name or a title, or (optionally) when the NER says so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from qualcode.analysis.guess import guess
+from qualcode.errors import QualcodeError
+from qualcode.match import Token, tokenize
+
+NameKind = Literal["person", "org"]
+Action = Literal["pseudonymise", "ignore"]
+NER_MODEL = "spacy_fi_experimental_web_md"
+GENERIC_PSEUDONYMS: Mapping[NameKind, str] = {"person": "[henkilö]", "org": "[organisaatio]"}
+
+
+class PseudonymiseError(QualcodeError):
+    """Names cannot be detected or replaced (missing Voikko or NER model, bad registry)."""
+
+
+@dataclass(frozen=True)
+class NameCandidate:
+    """A name found in the texts, with the surface forms it occurred in."""
+
+    name: str
+    kind: NameKind
+    forms: tuple[str, ...]
+    count: int
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """A name in the project's registry: what to do with it and its stable pseudonym."""
+
+    name: str
+    kind: NameKind
+    action: Action
+    pseudonym: str
+    forms: tuple[str, ...] = ()
+
+
+# --- Morphology -------------------------------------------------------------------------------
+
+_FUNCTION_CLASSES = frozenset(
+    {"sidesana", "suhdesana", "seikkasana", "asemosana", "kieltosana", "huudahdussana"}
+)
+_INNER_LOCATIVE = frozenset({"sisaolento", "sisaeronto", "sisatulento"})
+_INNER_LOCATIVE_ENDINGS = ("ssa", "ssä", "sta", "stä")
+_TITLE_STEMS = (
+    "johtaja",
+    "rehtori",
+    "opettaja",
+    "professori",
+    "tohtori",
+    "ministeri",
+    "presidentti",
+    "herra",
+    "rouva",
+    "neiti",
+    "asiamies",
+    "päällikkö",
+    "pastori",
+    "sihteeri",
+    "puhemies",
+    "edustaja",
+    "kollega",
+)
+
+
+@dataclass(frozen=True)
+class _Word:
+    """Voikko's view of one word form, reduced to what name detection needs."""
+
+    first: frozenset[str]  # lemmas of first-name readings ("Leena")
+    last: frozenset[str]  # lemmas of surname readings
+    place: frozenset[str]
+    other: frozenset[str]  # other proper nouns ("Jeesus")
+    common: frozenset[str]  # lower-case lemmas of common-word readings
+    function: bool  # a conjunction, pronoun, adverb ... reading ("Koska")
+    genitive: bool
+    place_locative: bool  # a place name in an inner locative case ("Salossa")
+    inner_locative: bool  # every case reading is an inner locative ("Hirvelästä")
+    keys: frozenset[str]  # case-folded names this form may stand for
+
+    @property
+    def known(self) -> bool:
+        return bool(self.first or self.last or self.place or self.other or self.common) or (
+            self.function
+        )
+
+    @property
+    def person(self) -> bool:
+        return bool(self.first or self.last)
+
+    @property
+    def ambiguous(self) -> bool:
+        """The form can also be an ordinary word."""
+        return bool(self.common) or self.function
+
+
+class _Morphology:
+    """libvoikko with a per-form cache; one instance is shared by the module."""
+
+    def __init__(self) -> None:
+        try:
+            import libvoikko
+
+            self._voikko: Any = libvoikko.Voikko("fi")
+        except Exception as exc:  # OSError without libvoikko.so, VoikkoException without fi
+            raise PseudonymiseError(
+                f"Voikko with a Finnish dictionary is needed to find names ({exc})",
+                "install libvoikko1 and voikko-fi (make test installs them)",
+            ) from None
+        self._cache: dict[str, _Word] = {}
+
+    def word(self, form: str) -> _Word:
+        word = self._cache.get(form)
+        if word is None:
+            word = self._cache[form] = self._analyse(form)
+        return word
+
+    def _analyse(self, form: str) -> _Word:
+        base = form.split(":", 1)[0] if ":" in form else form  # "Oy:n", "AMK:n"
+        raw = self._voikko.analyze(base) if base else []
+        first: set[str] = set()
+        last: set[str] = set()
+        place: set[str] = set()
+        other: set[str] = set()
+        common: set[str] = set()
+        function = genitive = place_locative = False
+        cases: list[str] = []
+        for reading in raw:
+            lemma = reading.get("BASEFORM") or base
+            cls = reading.get("CLASS", "")
+            case = reading.get("SIJAMUOTO")
+            if case:
+                cases.append(case)
+            genitive = genitive or case == "omanto"
+            if cls == "etunimi":
+                first.add(lemma)
+            elif cls == "sukunimi":
+                last.add(lemma)
+            elif cls == "paikannimi":
+                place.add(lemma)
+                place_locative = place_locative or case in _INNER_LOCATIVE
+            elif cls == "nimi":
+                other.add(lemma)
+            elif cls in _FUNCTION_CLASSES:
+                function = True
+            else:
+                common.add(lemma.lower())
+        keys = {form.casefold(), base.casefold()}
+        keys.update(x.casefold() for x in (*first, *last, *place, *other, *common))
+        if not raw:
+            keys.update(_stems(base))
+        if not raw and base.endswith("n") and len(base) > 3:
+            genitive = True  # unknown names: "Kaarlelan", "Sjöblomin"
+        inner = bool(cases) and all(c in _INNER_LOCATIVE for c in cases)
+        if not raw and base.casefold().endswith(_INNER_LOCATIVE_ENDINGS):
+            inner = True
+        return _Word(
+            frozenset(first),
+            frozenset(last),
+            frozenset(place),
+            frozenset(other),
+            frozenset(common),
+            function,
+            genitive,
+            place_locative,
+            inner,
+            frozenset(keys),
+        )
+
+    def is_title(self, form: str) -> bool:
+        return any(c.endswith(_TITLE_STEMS) for c in self.word(form).common)
+
+
+def _stems(form: str) -> set[str]:
+    """Possible base forms of a word no dictionary knows ("Kaarlelan" -> "kaarlela")."""
+    out = {a.lemma for a in guess(form)}
+    for stem in list(out):
+        if stem.endswith("se") or (stem.endswith("s") and stem != form.casefold()):
+            out.add(stem.rstrip("e")[:-1] + "nen")  # "Saarelaisen" -> "saarelainen"
+    out.discard("")
+    return out
+
+
+_MORPHOLOGY: _Morphology | None = None
+
+
+def _morphology() -> _Morphology:
+    global _MORPHOLOGY
+    if _MORPHOLOGY is None:
+        _MORPHOLOGY = _Morphology()
+    return _MORPHOLOGY
+
+
+# --- Text helpers -----------------------------------------------------------------------------
+
+_ANNOTATION_RE = re.compile(r"\[[^\[\]\n]{0,80}\]")  # "[naurahtaa]", "[henkilö 3]"
+_SENTENCE_END = frozenset(".!?:…\n")
+_SKIP_BEFORE = frozenset(" \t\r\"'“”«»(–—-*#>•")
+_LEGAL = frozenset({"oy", "oyj", "ab", "ky", "tmi", "ay", "ry", "ltd", "inc", "gmbh", "llc"})
+_SCHOOL_WORDS = (
+    "lukio",
+    "opisto",
+    "koulu",
+    "amk",
+    "yliopisto",
+    "akatemia",
+    "instituutti",
+)
+_ASSOCIATION_WORDS = (" ry", "liitto", "yhdistys", "säätiö", "seura", "kerho", "osuuskunta")
+# National public bodies are named openly in reports; a researcher can still add them.
+_PUBLIC_BODIES = frozenset(
+    {
+        "business finland",
+        "suomen akatemia",
+        "euroopan unioni",
+        "euroopan komissio",
+        "euroopan sosiaalirahasto",
+        "euroopan aluekehitysrahasto",
+        "työ- ja elinkeinoministeriö",
+        "opetus- ja kulttuuriministeriö",
+    }
+)
+
+
+def _capitalised(form: str) -> bool:
+    return form[:1].isupper() and not (len(form) > 1 and form.isupper())
+
+
+def _masked(text: str) -> str:
+    """The text with bracketed annotations blanked, so "[naurahtaa] Mäki" starts a sentence."""
+    return _ANNOTATION_RE.sub(lambda m: " " * len(m.group()), text)
+
+
+def _sentence_initial(masked: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and masked[i] in _SKIP_BEFORE:
+        i -= 1
+    return i < 0 or masked[i] in _SENTENCE_END
+
+
+def _adjacent(text: str, left: Token, right: Token) -> bool:
+    gap = text[left.end : right.start]
+    return bool(gap) and gap.isspace() and "\n" not in gap
+
+
+def _legal(form: str) -> bool:
+    return form.split(":", 1)[0].casefold() in _LEGAL
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# --- Matching (shared by detection and replacement) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    entry: int
+    positions: tuple[frozenset[str], ...]
+    org: bool  # organisations may end in a legal form (Oy, Ab ...) and ignore case
+
+
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    entry: int  # index of the entry, or -1 when a name part belongs to several entries
+    key: str
+
+
+_AMBIGUOUS = -1
+
+
+@dataclass
+class _Index:
+    patterns: dict[str, list[_Pattern]] = field(default_factory=dict)
+    single: dict[str, int] = field(default_factory=dict)
+    first_names: set[str] = field(default_factory=set)
+
+
+def _core(entry_name: str) -> list[str]:
+    parts = entry_name.split()
+    if len(parts) > 1 and _legal(parts[-1]):
+        parts = parts[:-1]  # "Linnan Konepaja Oy" is also "Linnan Konepaja"
+    return parts
+
+
+def _build_index(entries: Sequence[RegistryEntry]) -> _Index:
+    index = _Index()
+    # key -> priority -> entries; lower priority numbers win (ignored names protect their forms)
+    claims: dict[str, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+    for ix, entry in enumerate(entries):
+        parts = _core(entry.name)
+        keyed = [p.casefold() for p in parts]
+        own = 0 if entry.action == "ignore" else 1
+        if len(parts) >= 2:
+            sequences = [keyed]
+            if entry.kind == "person":
+                sequences.append([keyed[-1], *keyed[:-1]])  # colloquial "Kosken Leena"
+                index.first_names.update(keyed[:-1])
+                for k in keyed:
+                    claims[k][0 if own == 0 else 2].add(ix)
+            for seq in sequences:
+                pattern = _Pattern(ix, tuple(frozenset([k]) for k in seq), entry.kind == "org")
+                index.patterns.setdefault(seq[0], []).append(pattern)
+        elif keyed:
+            claims[keyed[0]][own].add(ix)
+        for form in entry.forms:
+            tokens = [t.form.casefold() for t in tokenize(form)]
+            if len(tokens) == 1:
+                claims[tokens[0]][own].add(ix)
+            elif len(tokens) > 1:
+                pattern = _Pattern(ix, tuple(frozenset([t]) for t in tokens), entry.kind == "org")
+                index.patterns.setdefault(tokens[0], []).append(pattern)
+    for key, by_priority in claims.items():
+        owners = by_priority[min(by_priority)]
+        ignored = [ix for ix in owners if entries[ix].action == "ignore"]
+        if ignored:
+            index.single[key] = min(ignored)
+        else:
+            index.single[key] = min(owners) if len(owners) == 1 else _AMBIGUOUS
+    return index
+
+
+class _Matcher:
+    """Finds where registry entries occur in a text (token based, longest match first)."""
+
+    def __init__(self, entries: Sequence[RegistryEntry], morph: _Morphology) -> None:
+        self.entries = list(entries)
+        self.morph = morph
+        self.index = _build_index(self.entries)
+        pseudonyms = {e.pseudonym for e in self.entries if e.pseudonym}
+        pseudonyms.update(GENERIC_PSEUDONYMS.values())
+        alternatives = "|".join(re.escape(p) for p in sorted(pseudonyms, key=len, reverse=True))
+        self._pseudonym_re = re.compile(alternatives)
+
+    def hits(
+        self,
+        text: str,
+        *,
+        persons_at: frozenset[int] | None = None,
+        lenient: bool = False,
+    ) -> Iterator[_Hit]:
+        """Every match in ``text``.
+
+        ``persons_at``: start offsets of tokens the NER calls names; used only for capitalised
+        sentence-initial forms that are also common words. ``lenient`` also returns those when
+        nothing confirms them (for ``check_text``).
+        """
+        protected = [(m.start(), m.end()) for m in self._pseudonym_re.finditer(text)]
+        tokens = [t for t in tokenize(text) if not any(s <= t.start < e for s, e in protected)]
+        masked = _masked(text)
+        i = 0
+        while i < len(tokens):
+            hit, used = self._pattern_at(text, tokens, i)
+            if hit is None:
+                hit = self._single(text, masked, tokens, i, persons_at, lenient)
+                used = 1
+            if hit is not None:
+                yield hit
+            i += max(used, 1)
+
+    def _pattern_at(self, text: str, tokens: list[Token], i: int) -> tuple[_Hit | None, int]:
+        first = tokens[i]
+        keys = self.morph.word(first.form).keys
+        best: tuple[int, int, _Pattern] | None = None  # (length, -entry, pattern)
+        for key in sorted(keys):
+            for pattern in self.index.patterns.get(key, ()):
+                length = self._pattern_length(text, tokens, i, pattern)
+                if length and (best is None or (length, -pattern.entry) > best[:2]):
+                    best = (length, -pattern.entry, pattern)
+        if best is None:
+            return None, 0
+        length, _, pattern = best
+        return _Hit(first.start, tokens[i + length - 1].end, pattern.entry, first.form), length
+
+    def _pattern_length(self, text: str, tokens: list[Token], i: int, pattern: _Pattern) -> int:
+        n = len(pattern.positions)
+        if i + n > len(tokens):
+            return 0
+        for k, accepted in enumerate(pattern.positions):
+            token = tokens[i + k]
+            if k and not _adjacent(text, tokens[i + k - 1], token):
+                return 0
+            word = self.morph.word(token.form)
+            if not accepted & word.keys:
+                return 0
+            if not pattern.org and not _capitalised(token.form) and word.ambiguous:
+                return 0  # "leena koski" is a name, "mäen" in "Arto mäen" is not
+        if not _capitalised(tokens[i].form) and self.morph.word(tokens[i].form).ambiguous:
+            return 0
+        if pattern.org and i + n < len(tokens):
+            nxt = tokens[i + n]
+            if _legal(nxt.form) and _adjacent(text, tokens[i + n - 1], nxt):
+                n += 1
+        return n
+
+    def _single(
+        self,
+        text: str,
+        masked: str,
+        tokens: list[Token],
+        i: int,
+        persons_at: frozenset[int] | None,
+        lenient: bool,
+    ) -> _Hit | None:
+        token = tokens[i]
+        word = self.morph.word(token.form)
+        exact = token.form.casefold()
+        if exact in self.index.single:
+            owners = {self.index.single[exact]}
+        else:
+            owners = {self.index.single[k] for k in word.keys if k in self.index.single}
+        if not owners:
+            return None
+        entry = owners.pop() if len(owners) == 1 else _AMBIGUOUS
+        kind = self.entries[entry].kind if entry != _AMBIGUOUS else "person"
+        hit = _Hit(token.start, token.end, entry, exact)
+        if not _capitalised(token.form):
+            return hit if not word.ambiguous and word.known else None
+        if kind == "person" and word.place_locative and not word.person:
+            return None  # "Salossa" is the town even when someone is called Salo
+        if not word.ambiguous or not _sentence_initial(masked, token.start):
+            return hit
+        if self._name_context(text, tokens, i):
+            return hit
+        if lenient or (persons_at is not None and token.start in persons_at):
+            return hit
+        return None
+
+    def _name_context(self, text: str, tokens: list[Token], i: int) -> bool:
+        """A first name or a title right before, or a first name right after."""
+        if i > 0 and _adjacent(text, tokens[i - 1], tokens[i]):
+            prev = tokens[i - 1].form
+            if self._is_first_name(prev) or self.morph.is_title(prev):
+                return True
+        if i + 1 < len(tokens) and _adjacent(text, tokens[i], tokens[i + 1]):
+            return self._is_first_name(tokens[i + 1].form)
+        return False
+
+    def _is_first_name(self, form: str) -> bool:
+        word = self.morph.word(form)
+        return _capitalised(form) and (bool(word.first) or bool(word.keys & self.index.first_names))
+
+
+# --- spaCy NER ------------------------------------------------------------------------------
+
+_NLP: Any = None
+_PERSON_LABELS = frozenset({"PERSON", "PER"})
+_ORG_LABELS = frozenset({"ORG"})
+
+
+def _load_ner() -> Any:
+    global _NLP
+    if _NLP is None:
+        try:
+            import spacy
+
+            nlp = spacy.load(NER_MODEL)
+            # The NER has its own tok2vec, so the rest of the pipeline is dead weight here.
+            keep = {"ner"}
+            _NLP = spacy.load(NER_MODEL, exclude=[p for p in nlp.pipe_names if p not in keep])
+        except Exception as exc:
+            raise PseudonymiseError(
+                f"the spaCy Finnish model cannot load ({exc})",
+                "install spacy-fi-experimental-web-md, or detect without the NER (ner=False)",
+            ) from None
+    return _NLP
+
+
+def _chunks(text: str, size: int = 3000) -> Iterator[tuple[int, str]]:
+    """Line-aligned pieces of ``text`` with their offsets (spaCy is faster on short docs)."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        yield start, text[start:end]
+        start = end
+
+
+def _entities(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+    nlp = _load_ner()
+    pieces = [(n, off, chunk) for n, text in enumerate(texts) for off, chunk in _chunks(text)]
+    out: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+    docs = nlp.pipe((chunk for _, _, chunk in pieces), batch_size=64)
+    for (n, off, _), doc in zip(pieces, docs, strict=True):
+        out[n].extend((off + e.start_char, off + e.end_char, e.label_) for e in doc.ents)
+    return out
+
+
+# --- Detection ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Text:
+    """One text prepared for detection."""
+
+    text: str
+    tokens: list[Token]
+    masked: str
+    person_ent: list[int]  # per token: NER PERSON entity number, or -1
+    org_ent: list[int]
+    other_ent: list[bool]  # inside a non-person, non-org entity (place, product ...)
+    claimed: list[bool] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Mention:
+    kind: NameKind
+    parts: tuple[str, ...]  # base names in canonical order ("Leena", "Koski")
+    legal: str = ""  # "Oy" when an organisation was written with its legal form
+
+
+def _prepare(text: str, ents: Sequence[tuple[int, int, str]]) -> _Text:
+    tokens = tokenize(text)
+    person = [-1] * len(tokens)
+    org = [-1] * len(tokens)
+    other = [False] * len(tokens)
+    starts = [t.start for t in tokens]
+    for number, (s, e, label) in enumerate(ents):
+        lo = bisect.bisect_right(starts, s) - 1
+        for k in range(max(lo, 0), len(tokens)):
+            t = tokens[k]
+            if t.start >= e:
+                break
+            if t.end <= s:
+                continue
+            if label in _PERSON_LABELS:
+                person[k] = number
+            elif label in _ORG_LABELS:
+                org[k] = number
+            else:
+                other[k] = True
+    return _Text(text, tokens, _masked(text), person, org, other, [False] * len(tokens))
+
+
+class _Detector:
+    def __init__(self, morph: _Morphology, observed: set[str], known_keys: set[str]) -> None:
+        self.morph = morph
+        self.observed = observed  # case-folded capitalised forms in the whole corpus
+        self.known_keys = known_keys
+
+    # bases
+
+    def base(self, form: str, role: str = "any") -> str:
+        """The base name a token stands for; ``role`` is "first", "last" or "any"."""
+        word = self.morph.word(form)
+        groups = {
+            "first": (word.first, word.last, word.other, word.place),
+            "last": (word.last, word.other, word.place, word.first),
+            "any": (word.last, word.first, word.other, word.place),
+        }[role]
+        for group in groups:
+            if group:
+                return _closest(form, group)
+        if word.common:
+            return (
+                _upper_first(_closest(form.lower(), word.common))
+                if _capitalised(form)
+                else (_closest(form.lower(), word.common))
+            )
+        if not word.known:
+            seen = sorted(
+                (s for s in _stems(form) if s in self.observed and s != form.casefold()),
+                key=lambda s: (-len(s), s),
+            )
+            if seen:
+                return (
+                    form[: len(seen[0])]
+                    if form.casefold().startswith(seen[0])
+                    else (_upper_first(seen[0]))
+                )
+        return form.split(":", 1)[0] if ":" in form else form
+
+    # organisations
+
+    def organisations(self, doc: _Text) -> Iterator[_Mention]:
+        tokens = doc.tokens
+        n = len(tokens)
+        i = 0
+        while i < n:
+            found = self._org_at(doc, i)
+            if found is None:
+                i += 1
+                continue
+            start, end, mention = found
+            for k in range(start, end):
+                doc.claimed[k] = True
+            yield mention
+            i = end
+
+    def _org_at(self, doc: _Text, i: int) -> tuple[int, int, _Mention] | None:
+        tokens = doc.tokens
+        text = doc.text
+        n = len(tokens)
+        form = tokens[i].form
+        word = self.morph.word(form)
+        if doc.claimed[i] or not _capitalised(form):
+            return None
+        # "Kaarna-AMK", "Louna-opisto": a name joined to a school word by a hyphen.
+        if "-" in form.split(":", 1)[0]:
+            head, _, tail = form.split(":", 1)[0].rpartition("-")
+            if head[:1].isupper() and tail.casefold().startswith(_SCHOOL_WORDS):
+                return i, i + 1, _Mention("org", (f"{head}-{self._school_base(tail)}",))
+        nxt_ok = i + 1 < n and _adjacent(text, tokens[i], tokens[i + 1])
+        # A name followed by its legal form: "Ilveskelo Oy", "Hapanjuuri Labs Oy:n".
+        if nxt_ok and _legal(tokens[i + 1].form) and not _legal(form):
+            return self._with_legal(doc, i, i + 1)
+        if not nxt_ok or not word.genitive or (word.first and not word.last and not word.common):
+            return self._ner_org(doc, i)
+        nxt = tokens[i + 1]
+        nw = self.morph.word(nxt.form)
+        # "Ilvesvaaran lukio", "Harjuniemen yliopiston": a place and a school word.
+        if not _capitalised(nxt.form) and any(c.endswith(_SCHOOL_WORDS) for c in nw.common):
+            return i, i + 2, _Mention("org", (form, self.base(nxt.form).lower()))
+        # "Kuusiston Metalli", "Mäen Sähkö": a genitive and a capitalised ordinary noun.
+        if _capitalised(nxt.form) and nw.common and not nw.person and not nw.function:
+            parts = (form, self.base(nxt.form))
+            if i + 2 < n and _adjacent(text, nxt, tokens[i + 2]) and _legal(tokens[i + 2].form):
+                legal = _upper_first(tokens[i + 2].form.split(":", 1)[0])
+                return i, i + 3, _Mention("org", parts, legal)
+            return i, i + 2, _Mention("org", parts)
+        return self._ner_org(doc, i)
+
+    def _with_legal(self, doc: _Text, head: int, legal: int) -> tuple[int, int, _Mention] | None:
+        tokens = doc.tokens
+        start = head
+        # Extend to the left over genitives ("Pohjanlinnan Kehitys Oy") and over words the
+        # NER puts in the same organisation ("Hapanjuuri Labs Oy").
+        while start > 0 and head - start < 3:
+            j = start - 1
+            prev = tokens[j]
+            w = self.morph.word(prev.form)
+            if (
+                doc.claimed[j]
+                or not _adjacent(doc.text, prev, tokens[start])
+                or not _capitalised(prev.form)
+                or w.function
+            ):
+                break
+            same_org = doc.org_ent[j] >= 0 and doc.org_ent[j] == doc.org_ent[head]
+            if not ((w.genitive and not w.person) or (same_org and not w.person)):
+                break
+            start = j
+        if not _capitalised(tokens[head].form):
+            return None
+        parts = [t.form for t in tokens[start:head]] + [self.base(tokens[head].form)]
+        legal_form = tokens[legal].form.split(":", 1)[0]
+        return start, legal + 1, _Mention("org", tuple(parts), _upper_first(legal_form))
+
+    def _ner_org(self, doc: _Text, i: int) -> tuple[int, int, _Mention] | None:
+        """Multi-word organisations only the NER knows ("Louna Innovation Hub")."""
+        number = doc.org_ent[i]
+        if number < 0 or (i > 0 and doc.org_ent[i - 1] == number):
+            return None
+        tokens = doc.tokens
+        end = i + 1
+        while end < len(tokens) and doc.org_ent[end] == number:
+            if not _adjacent(doc.text, tokens[end - 1], tokens[end]) or doc.claimed[end]:
+                break
+            end += 1
+        if end - i < 2 or not all(_capitalised(t.form) for t in tokens[i:end]):
+            return None
+        legal = ""
+        if _legal(tokens[end - 1].form):
+            legal = _upper_first(tokens[end - 1].form.split(":", 1)[0])
+            end -= 1
+        if end - i < 2 and not legal:
+            return None
+        parts = [t.form for t in tokens[i : end - 1]] + [self.base(tokens[end - 1].form)]
+        if " ".join(parts).casefold() in _PUBLIC_BODIES:
+            return None
+        return i, end + (1 if legal else 0), _Mention("org", tuple(parts), legal)
+
+    def _school_base(self, tail: str) -> str:
+        word = self.morph.word(tail)
+        if tail.isupper() or tail.split(":", 1)[0].isupper():
+            return tail.split(":", 1)[0]
+        return _closest(tail.lower(), word.common) if word.common else tail
+
+    # persons
+
+    def persons(self, doc: _Text) -> Iterator[_Mention]:
+        tokens = doc.tokens
+        i = 0
+        while i < len(tokens):
+            if doc.claimed[i] or not _capitalised(tokens[i].form):
+                i += 1
+                continue
+            reversed_name = self._surname_first(doc, i)
+            if reversed_name is not None:
+                yield reversed_name
+                i += 2
+                continue
+            if not self._seed(doc, i):
+                i += 1
+                continue
+            end = i + 1
+            while end < len(tokens) and end - i < 4 and self._continues(doc, end):
+                end += 1
+            forms = [t.form for t in tokens[i:end]]
+            if len(forms) == 1:
+                yield _Mention("person", (self.base(forms[0]),))
+            else:
+                firsts = tuple(self.base(f, "first") for f in forms[:-1])
+                yield _Mention("person", (*firsts, self.base(forms[-1], "last")))
+            i = end
+
+    def _seed(self, doc: _Text, i: int) -> bool:
+        form = doc.tokens[i].form
+        word = self.morph.word(form)
+        if word.function and not word.person:
+            return False
+        if word.keys & self.known_keys:
+            return True
+        locative = word.place_locative or word.inner_locative
+        if doc.person_ent[i] >= 0:
+            return not locative or bool(word.first)
+        if not word.person or doc.other_ent[i] or doc.org_ent[i] >= 0 or locative:
+            return False
+        if not word.ambiguous or not _sentence_initial(doc.masked, doc.tokens[i].start):
+            return True
+        return self._title_before(doc, i) or self._first_name_at(doc, i + 1, after=i)
+
+    def _continues(self, doc: _Text, j: int) -> bool:
+        """Whether token ``j`` continues the name that ends at ``j - 1``."""
+        tokens = doc.tokens
+        prev, token = tokens[j - 1], tokens[j]
+        if doc.claimed[j] or not _adjacent(doc.text, prev, token):
+            return False
+        if not _capitalised(token.form) or _legal(token.form):
+            return False
+        same_ent = doc.person_ent[j] >= 0 and doc.person_ent[j] == doc.person_ent[j - 1]
+        if same_ent:
+            return True
+        if not self.morph.word(prev.form).first:
+            return False  # only first names are followed by more of the name
+        word = self.morph.word(token.form)
+        if word.function:
+            return False
+        if word.person or word.other:
+            return True
+        if word.place_locative or word.inner_locative:
+            return False  # "Leena Hirvelästä" is Leena from Hirvelä
+        # A place name only is not a surname; unknown or ordinary words can be: "Tuula Rantakivi".
+        return not (word.place and not word.common)
+
+    def _surname_first(self, doc: _Text, i: int) -> _Mention | None:
+        """Colloquial "Kosken Leena", "Halosen Riikka": a genitive surname, then the first name."""
+        if not self._first_name_at(doc, i + 1, after=i):
+            return None
+        word = self.morph.word(doc.tokens[i].form)
+        if not word.genitive or word.function or (word.first and not word.last):
+            return None
+        first = self.base(doc.tokens[i + 1].form, "first")
+        return _Mention("person", (first, self.base(doc.tokens[i].form, "last")))
+
+    def _first_name_at(self, doc: _Text, j: int, *, after: int) -> bool:
+        tokens = doc.tokens
+        if j >= len(tokens) or doc.claimed[j] or not _adjacent(doc.text, tokens[after], tokens[j]):
+            return False
+        word = self.morph.word(tokens[j].form)
+        return _capitalised(tokens[j].form) and bool(word.first) and not word.inner_locative
+
+    def _title_before(self, doc: _Text, i: int) -> bool:
+        if i == 0 or not _adjacent(doc.text, doc.tokens[i - 1], doc.tokens[i]):
+            return False
+        return self.morph.is_title(doc.tokens[i - 1].form)
+
+
+def _closest(form: str, lemmas: Iterable[str]) -> str:
+    """The lemma sharing the longest prefix with the form ("Haapasalon" -> "haapasalo")."""
+
+    def shared(lemma: str) -> int:
+        n = 0
+        for a, b in zip(form.casefold(), lemma.casefold(), strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    return sorted(lemmas, key=lambda lemma: (-shared(lemma), lemma))[0]
+
+
+def _org_words(name: str) -> str:
+    lower = f" {name.casefold()} "
+    if any(w in lower for w in _SCHOOL_WORDS):
+        return "oppilaitos"
+    if any(w in lower for w in _ASSOCIATION_WORDS):
+        return "organisaatio"
+    return "yritys"
+
+
+def _known_kind(name: str) -> NameKind:
+    parts = name.split()
+    is_org = (len(parts) > 1 and _legal(parts[-1])) or _org_words(name) == "oppilaitos"
+    return "org" if is_org else "person"
+
+
+def detect_names(
+    texts: Sequence[str],
+    *,
+    known: Iterable[str] = (),
+    ner: bool = True,
+) -> list[NameCandidate]:
+    """Person and organisation names in ``texts``, inflected forms grouped under base names.
+
+    known: names that are always candidates (metadata participants, the registry), e.g.
+        "Helka Rönkkö"; a name ending in Oy/Ab or naming a school is an organisation.
+    ner: also use the spaCy Finnish NER (recommended; without it only Voikko's first-name and
+        surname lists and ``known`` find persons).
+    """
+    morph = _morphology()
+    known_names = sorted({" ".join(k.split()) for k in known if k.strip()})
+    known_keys = {
+        key
+        for name in known_names
+        if _known_kind(name) == "person"
+        for part in name.split()
+        for key in (part.casefold(), *morph.word(part).keys)
+        if _capitalised(part)
+    }
+    ents = _entities(texts) if ner else [[] for _ in texts]
+    docs = [_prepare(text, e) for text, e in zip(texts, ents, strict=True)]
+    observed = {t.form.casefold() for doc in docs for t in doc.tokens if _capitalised(t.form)}
+    detector = _Detector(morph, observed, known_keys)
+    mentions: list[_Mention] = []
+    for doc in docs:
+        mentions.extend(detector.organisations(doc))
+        mentions.extend(detector.persons(doc))
+    entries = _group(mentions, known_names)
+    # Second pass: everything the replacement would match is what the candidate stands for.
+    matcher = _Matcher(entries, morph)
+    forms: dict[int, Counter[str]] = defaultdict(Counter)
+    ambiguous: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in docs:
+        persons_at = frozenset(t.start for k, t in enumerate(doc.tokens) if doc.person_ent[k] >= 0)
+        for hit in matcher.hits(doc.text, persons_at=persons_at):
+            surface = doc.text[hit.start : hit.end]
+            if hit.entry == _AMBIGUOUS:
+                ambiguous[_upper_first(detector.base(surface))][surface] += 1
+            else:
+                forms[hit.entry][surface] += 1
+    out: list[NameCandidate] = []
+    known_set = {k.casefold() for k in known_names}
+    for ix, entry in enumerate(entries):
+        seen = forms.get(ix, Counter())
+        if not seen and entry.name.casefold() not in known_set:
+            continue
+        out.append(NameCandidate(entry.name, entry.kind, tuple(sorted(seen)), sum(seen.values())))
+    taken = {(c.kind, c.name.casefold()) for c in out}
+    for name, seen in ambiguous.items():
+        if ("person", name.casefold()) not in taken:
+            out.append(NameCandidate(name, "person", tuple(sorted(seen)), sum(seen.values())))
+    return sorted(out, key=lambda c: (c.kind, c.name.casefold(), c.name))
+
+
+def _group(mentions: Sequence[_Mention], known: Sequence[str]) -> list[RegistryEntry]:
+    """Registry-like entries (no pseudonym yet) from mentions: one per person or organisation."""
+    persons: dict[tuple[str, ...], tuple[str, ...]] = {}
+    singles: dict[str, str] = {}
+    orgs: dict[tuple[str, ...], tuple[str, ...]] = {}
+    legal: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    for name in known:
+        parts = tuple(name.split())
+        if _known_kind(name) == "org":
+            core = tuple(_core(name))
+            orgs.setdefault(tuple(p.casefold() for p in core), core)
+            if len(parts) > len(core):
+                legal[tuple(p.casefold() for p in core)][parts[-1]] += 1
+        elif len(parts) > 1:
+            persons.setdefault(tuple(p.casefold() for p in parts), parts)
+        elif parts:
+            singles.setdefault(parts[0].casefold(), parts[0])
+    for m in mentions:
+        key = tuple(p.casefold() for p in m.parts)
+        if m.kind == "org":
+            orgs.setdefault(key, m.parts)
+            if m.legal:
+                legal[key][m.legal] += 1
+        elif len(m.parts) > 1:
+            persons.setdefault(key, m.parts)
+        else:
+            singles.setdefault(key[0], m.parts[0])
+    # A single name joins the one full name it is part of; with several it stays on its own.
+    owners: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for key in persons:
+        for part in key:
+            owners[part].add(key)
+    names: dict[tuple[str, NameKind], str] = {}
+    for key, parts in persons.items():
+        names[(" ".join(key), "person")] = " ".join(parts)
+    for single, part in singles.items():
+        if len(owners.get(single, ())) != 1:
+            names.setdefault((single, "person"), part)
+    # "Kehitys Oy" is "Pohjanlinnan Kehitys Oy" when that is the only longer name it ends.
+    for key, parts in orgs.items():
+        longer = [k for k in orgs if len(k) > len(key) and k[-len(key) :] == key]
+        target = longer[0] if len(longer) == 1 else key
+        if target != key:
+            legal[target].update(legal[key])
+            continue
+        suffix = legal[key].most_common(1)[0][0] if legal[key] else ""
+        names[(" ".join(key), "org")] = " ".join((*parts, suffix) if suffix else parts)
+    return [
+        RegistryEntry(name, kind, "pseudonymise", "")
+        for (_, kind), name in sorted(names.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
+
+
+# --- Pseudonyms ------------------------------------------------------------------------------
+
+_PSEUDONYM_RE = re.compile(r"^\[(?P<prefix>.+) (?P<n>\d+|[A-Z]+)\]$")
+
+
+def _letters(n: int) -> str:
+    """1 -> A, 26 -> Z, 27 -> AA."""
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(ord("A") + rem) + out
+    return out
+
+
+def _number(label: str) -> int:
+    if label.isdigit():
+        return int(label)
+    n = 0
+    for ch in label:
+        n = n * 26 + (ord(ch) - ord("A") + 1)
+    return n
+
+
+def assign_pseudonyms(
+    candidates: Iterable[NameCandidate],
+    *,
+    roles: Mapping[str, str] | None = None,
+    existing: Sequence[RegistryEntry] = (),
+) -> list[RegistryEntry]:
+    """Registry entries for ``candidates`` with stable pseudonyms, merged into ``existing``.
+
+    roles: a person's role by full name (from metadata: "Helka Rönkkö" -> "kaupungin edustaja");
+        such a person becomes "[kaupungin edustaja 1]", others "[henkilö 1]".
+    Organisations become "[oppilaitos A]", "[organisaatio A]" (associations) or "[yritys A]".
+    Numbers follow the sorted names and continue after those already used in ``existing``;
+    existing entries keep their pseudonym and action and gain the new forms.
+    """
+    role_of = {
+        " ".join(k.split()).casefold(): " ".join(v.split()) for k, v in (roles or {}).items()
+    }
+    by_key: dict[tuple[NameKind, str], RegistryEntry] = {}
+    used: dict[str, int] = defaultdict(int)
+    for entry in existing:
+        by_key[(entry.kind, entry.name.casefold())] = entry
+        m = _PSEUDONYM_RE.match(entry.pseudonym)
+        if m:
+            prefix = m.group("prefix")
+            used[prefix] = max(used[prefix], _number(m.group("n")))
+    new: list[NameCandidate] = []
+    for cand in sorted(candidates, key=lambda c: (c.kind, c.name.casefold(), c.name)):
+        key = (cand.kind, cand.name.casefold())
+        old = by_key.get(key)
+        if old is None:
+            new.append(cand)
+            continue
+        forms = tuple(sorted(set(old.forms) | set(cand.forms)))
+        by_key[key] = RegistryEntry(old.name, old.kind, old.action, old.pseudonym, forms)
+    for cand in new:
+        if cand.kind == "person":
+            role = role_of.get(cand.name.casefold()) or next(
+                (role_of[f.casefold()] for f in cand.forms if f.casefold() in role_of), None
+            )
+            prefix = role or "henkilö"
+            used[prefix] += 1
+            pseudonym = f"[{prefix} {used[prefix]}]"
+        else:
+            prefix = _org_words(cand.name)
+            used[prefix] += 1
+            pseudonym = f"[{prefix} {_letters(used[prefix])}]"
+        key = (cand.kind, cand.name.casefold())
+        by_key[key] = RegistryEntry(cand.name, cand.kind, "pseudonymise", pseudonym, cand.forms)
+    return [by_key[k] for k in sorted(by_key)]
+
+
+# --- Replacement ----------------------------------------------------------------------------
+
+
+class Pseudonymiser:
+    """Replaces the names of registry entries with their pseudonyms.
+
+    Multi-word names are matched first (in either order for persons: "Leena Koski", "Kosken
+    Leenan"), then single words by their form or Voikko lemma. Entries with action "ignore" keep
+    their words as they are, even when another entry would match them.
+
+    ner: resolve capitalised sentence-initial words that are also common words ("Mäki soitti."
+        vs "Mäeltä näkee kauas.") with the spaCy NER; without it they are left as they are and
+        ``check_text`` reports them.
+    """
+
+    def __init__(self, entries: Sequence[RegistryEntry], *, ner: bool = False) -> None:
+        for entry in entries:
+            if not entry.name.strip():
+                raise PseudonymiseError("a registry entry has an empty name")
+            if entry.action == "pseudonymise" and not entry.pseudonym.strip():
+                raise PseudonymiseError(
+                    f"registry entry '{entry.name}' has no pseudonym",
+                    "assign_pseudonyms gives every entry one",
+                )
+        self.entries = tuple(entries)
+        self.ner = ner
+        self._matcher = _Matcher(self.entries, _morphology())
+        if ner:
+            _load_ner()
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, pseudonym) of every name to replace, in text order."""
+        persons_at = self._ner_persons(text) if self.ner else None
+        out = []
+        for hit in self._matcher.hits(text, persons_at=persons_at):
+            if hit.entry == _AMBIGUOUS:
+                out.append((hit.start, hit.end, GENERIC_PSEUDONYMS["person"]))
+                continue
+            entry = self.entries[hit.entry]
+            if entry.action == "pseudonymise":
+                out.append((hit.start, hit.end, entry.pseudonym))
+        return out
+
+    def apply(self, text: str) -> str:
+        """``text`` with every name replaced; applying it again changes nothing."""
+        parts = []
+        pos = 0
+        for start, end, pseudonym in self.spans(text):
+            parts.append(text[pos:start])
+            parts.append(pseudonym)
+            pos = end
+        parts.append(text[pos:])
+        return "".join(parts)
+
+    def _ner_persons(self, text: str) -> frozenset[int]:
+        """Token starts the NER calls persons or organisations, in sentences that need it."""
+        masked = _masked(text)
+        morph = self._matcher.morph
+        single = self._matcher.index.single
+        tokens = tokenize(text)
+        if not any(
+            _capitalised(t.form)
+            and morph.word(t.form).ambiguous
+            and _sentence_initial(masked, t.start)
+            and not morph.word(t.form).keys.isdisjoint(single)
+            for t in tokens
+        ):
+            return frozenset()  # nothing to decide: skip the NER
+        (ents,) = _entities([text])
+        labels = _PERSON_LABELS | _ORG_LABELS
+        named = [(s, e) for s, e, label in ents if label in labels]
+        return frozenset(t.start for t in tokens if any(s <= t.start < e for s, e in named))
+
+
+def check_text(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, int]]:
+    """Names of ``entries`` still in ``text``: (form, character offset), in text order.
+
+    Stricter than ``Pseudonymiser``: capitalised sentence-initial words that are also common
+    words ("Mäeltä näkee kauas") are reported too, for a person to look at.
+    """
+    active = [e for e in entries if e.action == "pseudonymise"]
+    ignored = [e for e in entries if e.action == "ignore"]
+    matcher = _Matcher([*active, *ignored], _morphology())
+    out = []
+    for hit in matcher.hits(text, lenient=True):
+        if hit.entry == _AMBIGUOUS or hit.entry < len(active):
+            out.append((text[hit.start : hit.end], hit.start))
+    return out
+
+
+__all__ = [
+    "GENERIC_PSEUDONYMS",
+    "Action",
+    "NameCandidate",
+    "NameKind",
+    "PseudonymiseError",
+    "Pseudonymiser",
+    "RegistryEntry",
+    "assign_pseudonyms",
+    "check_text",
+    "detect_names",
+]
