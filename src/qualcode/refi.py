@@ -15,8 +15,9 @@ NVivo writes it. ATLAS.ti is the known exception: it counts a CRLF as one charac
 importer documents the same), so for files whose ``origin`` is ATLAS.ti the text's CRLFs are
 turned into LF, which makes the offsets land on the same text, and a warning says so.
 
-GUIDs are normalised to lower case without braces; an id that is not a GUID is replaced by a
-stable GUID derived from it (see :func:`guid_for`), with a warning.
+GUIDs are normalised to lower case without braces; an id that is not a GUID, or a missing one,
+is replaced by a stable GUID derived from it or from the element (see :func:`guid_for`), with a
+warning.
 """
 
 from __future__ import annotations
@@ -388,6 +389,9 @@ def _check_project(project: RefiProject) -> list[str]:
             s.text.encode("utf-8")
         except UnicodeEncodeError:
             problems.append(f"{where}: the text is not encodable as UTF-8")
+        if s.text.startswith("\ufeff"):
+            # Readers drop a leading BOM, which would shift every offset by one.
+            problems.append(f"{where}: the text starts with a byte order mark (U+FEFF)")
     users = {u.guid for u in project.users}
     for k in project.codings:
         where = f"coding {k.guid}"
@@ -515,8 +519,8 @@ def _case_node(case: RefiCase, types: dict[str, str]) -> _Node:
 def _source_node(source: RefiSource, spans: dict[tuple[int, int], list[RefiCoding]]) -> _Node:
     selections = []
     for (start, end), codings in spans.items():
-        snippet = source.text[start:end]
         # Other tools show a selection's name as its label; ATLAS.ti uses the quoted text.
+        snippet = _XML_ILLEGAL_RE.sub("\ufffd", " ".join(source.text[start:end].split()))
         name = snippet if len(snippet) <= 80 else snippet[:79] + "…"
         selections.append(
             _Node(
@@ -680,30 +684,43 @@ def _parse_xml(data: bytes, what: str) -> Element:
 
 
 class _Ids:
-    """Normalises GUIDs, replacing ids that are not GUIDs by stable derived ones."""
+    """Normalises GUIDs; ids that are not GUIDs, and missing ones, get stable derived GUIDs."""
 
     def __init__(self) -> None:
-        self.replaced: list[str] = []
+        self.replaced: dict[str, None] = {}  # ordered set, for the warning
+        self.missing = 0
 
     def __call__(self, value: str) -> str:
         normal = normalise_guid(value)
         if normal is not None:
             return normal
-        if value not in self.replaced:
-            self.replaced.append(value)
+        self.replaced.setdefault(value, None)
         return guid_for("refi-id", value)
 
-    def report(self, warnings: _Warnings) -> None:
-        if self.replaced:
-            shown = ", ".join(repr(v) for v in self.replaced[:3])
-            more = f" and {len(self.replaced) - 3} more" if len(self.replaced) > 3 else ""
-            warnings.note(
-                f"replaced {len(self.replaced)} ids that are not GUIDs by GUIDs derived from "
-                f"them: {shown}{more}"
-            )
+    def required(self, value: str | None, *context: str) -> str:
+        """The element's GUID; a missing one is derived from ``context`` (unique per element)."""
+        if value is not None and value.strip():
+            return self(value)
+        self.missing += 1
+        return guid_for("refi-missing", *context)
 
     def optional(self, value: str | None) -> str | None:
         return None if value is None or not value.strip() else self(value)
+
+    def report(self, warnings: _Warnings) -> None:
+        if self.replaced:
+            values = list(self.replaced)
+            shown = ", ".join(repr(v) for v in values[:3])
+            more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+            warnings.note(
+                f"ids that are not GUIDs were replaced by GUIDs derived from them "
+                f"({len(values)}): {shown}{more}"
+            )
+        if self.missing:
+            warnings.note(
+                f"elements without a guid were given one derived from their content "
+                f"({self.missing})"
+            )
 
 
 def import_qdc(data: bytes) -> tuple[list[RefiCode], list[str]]:
@@ -740,8 +757,9 @@ def import_qdpx(data: bytes, *, limits: ZipLimits = ZipLimits()) -> tuple[RefiPr
     """
     archive = _Archive(data, limits)
     warnings = _Warnings()
-    qde_name = archive.project_entry(warnings)
-    root = _parse_xml(archive.read(qde_name), qde_name)
+    qde = archive.project_entry(warnings)
+    qde_name = qde.filename
+    root = _parse_xml(archive.read(qde), qde_name)
     if _local(root.tag) != "Project":
         raise RefiError(f"{qde_name}: the root element is {_local(root.tag)}, not Project")
     _check_namespace(root, PROJECT_NS, warnings)
@@ -804,25 +822,26 @@ class _Archive:
         # Folder and file names differ in case between tools (Sources/ vs sources/, GUIDs).
         return self.files.get(path.replace("\\", "/").lower())
 
-    def project_entry(self, warnings: _Warnings) -> str:
+    def project_entry(self, warnings: _Warnings) -> zipfile.ZipInfo:
         info = self.find("project.qde")
         if info is not None:
-            return info.filename
+            return info
         candidates = [i for k, i in self.files.items() if k.endswith(".qde") and "/" not in k]
         if len(candidates) == 1:
             warnings.note(f"no project.qde in the archive; read {candidates[0].filename}")
-            return candidates[0].filename
+            return candidates[0]
         raise RefiError(
             "not a QDPX file: the archive has no project.qde",
             "export the project again as REFI-QDA (.qdpx) from the program that made it",
         )
 
-    def read(self, name: str) -> bytes:
+    def read(self, info: zipfile.ZipInfo) -> bytes:
         try:
-            # zipfile never decompresses past the declared size, so the checks above hold.
-            return self.zip.read(name)
+            # zipfile never inflates past the declared size (a lying size fails the CRC check),
+            # so the size checks above bound the memory used.
+            return self.zip.read(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError) as e:
-            raise RefiError(f"archive entry {name!r} cannot be read ({e})") from e
+            raise RefiError(f"archive entry {info.filename!r} cannot be read ({e})") from e
 
 
 def _check_entry_name(name: str) -> None:
@@ -900,7 +919,7 @@ class _ProjectReader:
 
     def _users(self, section: Element) -> None:
         for user in _children(section, "User"):
-            guid = self.ids(user.get("guid") or "")
+            guid = self.ids.required(user.get("guid"), "user", user.get("name") or "")
             if guid in self.users:
                 self.warnings.skip(user, "another user has the same GUID")
                 continue
@@ -917,7 +936,7 @@ class _ProjectReader:
 
     def _variables(self, section: Element) -> None:
         for variable in _children(section, "Variable"):
-            guid = self.ids(variable.get("guid") or "")
+            guid = self.ids.required(variable.get("guid"), "variable", variable.get("name") or "")
             kind = variable.get("typeOfVariable") or "Text"
             if kind not in VARIABLE_TYPES:
                 self.warnings.note(f"variable type {kind!r} is unknown; read as Text")
@@ -937,9 +956,13 @@ class _ProjectReader:
                 element, "qualcode imports plain-text sources only" if known else "unknown source"
             )
             return
-        guid = self.ids(element.get("guid") or "")
         path = element.get("plainTextPath") or ""
-        name = element.get("name") or path.rpartition("/")[2] or guid
+        guid = self.ids.required(
+            element.get("guid"), "source", str(len(self.sources)), element.get("name") or "", path
+        )
+        name = element.get("name")
+        if name is None:  # optional in the schema; the file name is the next best label
+            name = path.rpartition("/")[2] or guid
         text = self._source_text(element, name, path)
         if text is None:
             return
@@ -958,26 +981,28 @@ class _ProjectReader:
                 self.warnings.skip(child, "variables are imported on cases only")
 
     def _source_text(self, element: Element, name: str, path: str) -> str | None:
+        # The schema allows the text inline (PlainTextContent) or as a file (plainTextPath).
         inline = _child_text(element, "PlainTextContent")
-        if inline is not None and not path:
-            return inline
         if not path:
-            self.warnings.skip(element, "no plain text (only rich text)", repr(name))
-            return None
+            if inline is None:
+                self.warnings.skip(element, "no plain text (only rich text)", repr(name))
+            return inline
         scheme, sep, rest = path.partition("://")
         if not sep:
             scheme, rest = "internal", path  # seen in practice: a bare file name in sources/
-        if scheme != "internal":
-            self.warnings.skip(element, "the text file is outside the archive", repr(name))
-            return None
         rest = rest.lstrip("/")
-        info = self.archive.find(f"sources/{rest}") or self.archive.find(rest)
+        info = None
+        if scheme == "internal":
+            info = self.archive.find(f"sources/{rest}") or self.archive.find(rest)
         if info is None:
-            self.warnings.skip(
-                element, "the plain-text file is missing from the archive", f"{name!r} ({rest})"
-            )
+            if inline is not None:
+                return inline
+            why = "the plain-text file is missing from the archive"
+            if scheme != "internal":
+                why = "the plain-text file is outside the archive"
+            self.warnings.skip(element, why, f"{name!r} ({path if scheme != 'internal' else rest})")
             return None
-        text, encoding = _decode_text(self.archive.read(info.filename))
+        text, encoding = _decode_text(self.archive.read(info))
         if encoding is not None:
             self.warnings.note(f"source {name!r} is not UTF-8; read as {encoding}")
         if self.atlas and "\r\n" in text:
@@ -1014,7 +1039,9 @@ class _ProjectReader:
             if target is None or target not in self.codes:
                 self.warnings.skip(coding, "the code it refers to is not in the codebook")
                 continue
-            guid = self.ids(coding.get("guid") or "")
+            guid = self.ids.required(
+                coding.get("guid"), "coding", source_guid, str(start), str(end), target
+            )
             if guid in self.coding_guids:
                 self.warnings.skip(coding, "another coding has the same GUID")
                 continue
@@ -1061,7 +1088,7 @@ class _ProjectReader:
                 self.warnings.skip(child, "cases group whole sources only")
         self.cases.append(
             RefiCase(
-                guid=self.ids(element.get("guid") or ""),
+                guid=self.ids.required(element.get("guid"), "case", element.get("name") or ""),
                 name=element.get("name") or "",
                 description=_child_text(element, "Description") or "",
                 source_guids=tuple(source_guids),

@@ -696,6 +696,73 @@ class Store:
         sql += " ORDER BY 2, 7, 3"
         return [tuple(r) for r in self.conn.execute(sql)]
 
+    # --- inter-coder agreement and exchange ---------------------------------------------------
+    def coder_activity(self) -> list[tuple[str, str, str | None, str | None]]:
+        """(coder, document id, segment id, code id of an accepted coding or None) for every
+        coding and every review-log entry: who looked at which documents and coded what."""
+        return [
+            (str(r[0]), str(r[1]), r[2], r[3])
+            for r in self.conn.execute(
+                """SELECT c.coder, s.document_id, c.segment_id,
+                          CASE WHEN c.status = 'accepted' THEN c.code_id END
+                   FROM codings c JOIN segments s ON s.id = c.segment_id
+                   UNION
+                   SELECT l.coder, s.document_id, l.segment_id, NULL
+                   FROM review_log l JOIN segments s ON s.id = l.segment_id
+                   ORDER BY 1, 2, 3"""
+            )
+        ]
+
+    def codable_segments(self) -> list[tuple[str, str, str, str, str]]:
+        """(segment id, document id, document name, city, text) of non-interviewer turns and
+        paragraphs, in document order."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3] or ""), str(r[4]))
+            for r in self.conn.execute(
+                """SELECT s.id, s.document_id, d.name, d.city, s.text FROM segments s
+                   JOIN documents d ON d.id = s.document_id
+                   WHERE s.is_interviewer = 0 AND s.unit != 'heading'
+                   ORDER BY d.name, s.seq"""
+            )
+        ]
+
+    def export_documents(self) -> list[tuple[Any, ...]]:
+        """(id, name, city, participant, role, organisation_type, kind, date, text)."""
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                """SELECT id, name, city, participant, role, organisation_type, kind, date, text
+                   FROM documents ORDER BY name"""
+            )
+        ]
+
+    def export_codings(self) -> list[tuple[Any, ...]]:
+        """(segment id, document id, start, end, code id, coder) of accepted codings."""
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                """SELECT c.segment_id, s.document_id, s.start, s."end", c.code_id, c.coder
+                   FROM codings c JOIN segments s ON s.id = c.segment_id
+                   WHERE c.status = 'accepted' ORDER BY s.document_id, s.start, c.code_id,
+                   c.coder"""
+            )
+        ]
+
+    def upsert_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> None:
+        """Add or update (id, label, parent, definition) without retiring any other code."""
+        self.conn.execute("PRAGMA defer_foreign_keys = ON")
+        stamp = now()
+        base = int(self.conn.execute("SELECT COALESCE(MAX(position), 0) FROM codes").fetchone()[0])
+        for i, (code_id, label, parent, definition) in enumerate(codes, start=1):
+            self.conn.execute(
+                """INSERT INTO codes (id, label, parent_id, definition, retired, updated, position)
+                   VALUES (?, ?, ?, ?, 0, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET label = excluded.label,
+                     parent_id = excluded.parent_id, definition = excluded.definition,
+                     retired = 0, updated = excluded.updated""",
+                (code_id, label, parent, definition, stamp, base + i),
+            )
+
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:
         """Documents, segments (and interviewer turns among them) and words per city and kind."""

@@ -11,7 +11,7 @@ from qualcode.cli.main import ProgressBar, cli, opened_project
 
 
 @cli.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--meta",
     "meta_path",
@@ -49,11 +49,21 @@ def import_(
     unchanged file does nothing; a changed file needs --replace, which carries codings over
     to the new text and lists any that could not be.
 
+    A REFI-QDA project from NVivo, ATLAS.ti, MAXQDA or QualCoder is imported with
+    'qualcode import qdpx FILE.qdpx' (sources, codes, codings, cases and variables).
+
     \b
     Example:
       qualcode import transcripts_sample/
       qualcode import muistio.txt --city Saarvala --kind workshop
+      qualcode import qdpx toinen-projekti.qdpx --city Saarvala
     """
+    if (paths[0] == Path("qdpx") and not paths[0].exists()) or paths[0].suffix == ".qdpx":
+        _import_qdpx(ctx, [p for p in paths if p != Path("qdpx")], city)
+        return
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise click.BadParameter(f"'{missing[0]}' does not exist", param_hint="PATHS")
     from qualcode.workflow import import_paths
 
     bar = ProgressBar("Reading")
@@ -83,6 +93,21 @@ def import_(
             click.echo(f"  Warning: could not carry over {lost} (kept in the review log)", err=True)
     new = sum(o.status == "imported" for o in outcomes)
     click.echo(f"{new} imported, {len(outcomes) - new} other, {len(outcomes)} file(s) in all")
+
+
+def _import_qdpx(ctx: click.Context, files: list[Path], city: str | None) -> None:
+    from qualcode.workflow.exchange import import_qdpx
+
+    if len(files) != 1 or not files[0].is_file():
+        raise click.UsageError("usage: qualcode import qdpx FILE.qdpx [--city C]")
+    with opened_project(ctx) as project:
+        result = import_qdpx(project, files[0], city=city)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(
+        f"Imported {result.documents} source(s) ({result.skipped_documents} skipped), "
+        f"{result.codes} codes, {result.codings} segment codings from {files[0]}"
+    )
 
 
 @cli.command()

@@ -9,4 +9,14 @@ from qualcode.project import Project
 
 def project_pseudonymiser(project: Project) -> Callable[[str], str]:
     """Text filter for everything that leaves the project."""
-    return lambda text: text
+    mapper = text_mapper(project)
+    return lambda text: mapper(text)[0]
+
+
+def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], int]]]:
+    """Pseudonymise a text and map offsets from the original to the new text."""
+
+    def identity(text: str) -> tuple[str, Callable[[int], int]]:
+        return text, lambda i: i
+
+    return identity

@@ -1,0 +1,406 @@
+"""REFI-QDA exchange where it meets the project: ``export qdpx/qdc``, ``import qdpx``,
+``codebook import-qdc``.
+
+Export: sources are the documents' texts (pseudonymised unless asked otherwise, with the
+coded offsets moved accordingly), codes come with their definitions, coded selections are
+the coded segments with their coder, and cities and document attributes become Cases and
+Variables. GUIDs derive from qualcode's ids, so two exports of the same project diff cleanly.
+
+Import: qualcode codes whole segments, so a selection that does not match segment
+boundaries codes every segment it overlaps; how many were widened is reported as a warning
+together with whatever the file holds that qualcode cannot represent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qualcode import refi
+from qualcode.codebook import Code, Codebook
+from qualcode.csvout import atomic_write_bytes
+from qualcode.errors import QualcodeError
+from qualcode.project import Project
+from qualcode.records import DocumentMeta, Transcript
+from qualcode.segment import segment_document
+from qualcode.textutil import count_words, document_id, sha256_hex
+
+Mapper = Callable[[str], tuple[str, Callable[[int], int]]]
+_VARIABLES = ("city", "role", "organisation_type", "kind", "date")
+
+
+def _description(code: Code) -> str:
+    parts = []
+    if code.definition:
+        parts.append(f"Määritelmä: {code.definition}")
+    if code.include:
+        parts.append(f"Käytä, kun: {code.include}")
+    if code.exclude:
+        parts.append(f"Älä käytä, kun: {code.exclude}")
+    if code.examples:
+        parts.append("Esimerkkejä:\n" + "\n".join(f"- {e}" for e in code.examples))
+    # The id travels with the code, so a round trip through another tool keeps it.
+    parts.append(f"[qualcode: {code.id}]")
+    return "\n\n".join(parts)
+
+
+_ID_MARK = re.compile(r"\n*\[qualcode: ([a-z][a-z0-9_]*)\]\s*$")
+_SECTIONS = (
+    ("Määritelmä: ", "definition"),
+    ("Käytä, kun: ", "include"),
+    ("Älä käytä, kun: ", "exclude"),
+    ("Esimerkkejä:\n", "examples"),
+)
+
+
+def _parse_description(text: str) -> tuple[str | None, dict[str, str], tuple[str, ...]]:
+    """(qualcode id, definition/include/exclude, examples) from a description written by
+    :func:`_description`; other tools' descriptions become the definition."""
+    match = _ID_MARK.search(text)
+    code_id = match.group(1) if match else None
+    body = text[: match.start()] if match else text
+    fields: dict[str, str] = {}
+    examples: tuple[str, ...] = ()
+    blocks = body.split("\n\n") if body.startswith(_SECTIONS[0][0]) else []
+    for block in blocks:
+        for prefix, key in _SECTIONS:
+            if block.startswith(prefix):
+                value = block[len(prefix) :]
+                if key == "examples":
+                    examples = tuple(
+                        line[2:] for line in value.splitlines() if line.startswith("- ")
+                    )
+                else:
+                    fields[key] = fields.get(key, "") + value
+                break
+        else:
+            fields = {}
+            break
+    if not fields and not examples:
+        fields = {"definition": body.strip()}
+    return code_id, fields, examples
+
+
+def _refi_codes(codebook: Codebook) -> tuple[refi.RefiCode, ...]:
+    return tuple(
+        refi.RefiCode(
+            guid=refi.guid_for("code", c.id),
+            name=c.label,
+            description=_description(c),
+            parent_guid=refi.guid_for("code", c.parent) if c.parent else None,
+            codable=c.codable,
+        )
+        for c in codebook.codes
+    )
+
+
+def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.RefiProject:
+    from qualcode.workflow.names import text_mapper
+    from qualcode.workflow.tagging import load_project_codebook
+
+    codebook = load_project_codebook(project)
+    store = project.store
+    mapper: Mapper = text_mapper(project) if pseudonymise else (lambda t: (t, lambda i: i))
+    sources = []
+    maps: dict[str, Callable[[int], int]] = {}
+    docs = store.export_documents()
+    for doc_id, name, *_rest, text in docs:
+        new_text, move = mapper(text)
+        maps[doc_id] = move
+        sources.append(refi.RefiSource(refi.guid_for("document", doc_id), name, new_text))
+    coders = sorted({row[5] for row in store.export_codings()}) or [project.settings.coder]
+    users = tuple(refi.RefiUser(refi.guid_for("user", c), c) for c in coders)
+    known = {c.id for c in codebook.codes}
+    codings = tuple(
+        refi.RefiCoding(
+            guid=refi.guid_for("coding", segment, code, coder),
+            source_guid=refi.guid_for("document", doc),
+            start=maps[doc](start),
+            end=maps[doc](end),
+            code_guid=refi.guid_for("code", code),
+            user_guid=refi.guid_for("user", coder),
+        )
+        for segment, doc, start, end, code, coder in store.export_codings()
+        if code in known
+    )
+    variables = tuple(
+        refi.RefiVariable(refi.guid_for("variable", v), v, "Date" if v == "date" else "Text")
+        for v in _VARIABLES
+    )
+    var = {v.name: v.guid for v in variables}
+    cases = []
+    by_city: dict[str, list[str]] = {}
+    for doc_id, name, city, _participant, role, org, kind, date, _text in docs:
+        by_city.setdefault(city or "", []).append(refi.guid_for("document", doc_id))
+        values = [
+            (var[k], str(v))
+            for k, v in (
+                ("city", city),
+                ("role", role),
+                ("organisation_type", org),
+                ("kind", kind),
+                ("date", date),
+            )
+            if v
+        ]
+        cases.append(
+            refi.RefiCase(
+                refi.guid_for("case", "document", doc_id),
+                name,
+                source_guids=(refi.guid_for("document", doc_id),),
+                values=tuple(values),
+            )
+        )
+    for city, guids in sorted(by_city.items()):
+        if city:
+            cases.append(
+                refi.RefiCase(
+                    refi.guid_for("case", "city", city),
+                    city,
+                    source_guids=tuple(guids),
+                    values=((var["city"], city),),
+                )
+            )
+    return refi.RefiProject(
+        project.settings.name,
+        users,
+        _refi_codes(codebook),
+        tuple(sources),
+        codings,
+        variables,
+        tuple(cases),
+    )
+
+
+def export_qdpx(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
+    data = refi.export_qdpx(build_refi_project(project, pseudonymise=pseudonymise))
+    atomic_write_bytes(out, data)
+    return len(data)
+
+
+def export_qdc(project: Project, out: Path) -> int:
+    from qualcode.workflow.tagging import load_project_codebook
+
+    data = refi.export_qdc(_refi_codes(load_project_codebook(project)))
+    atomic_write_bytes(out, data)
+    return len(data)
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+def _slug(name: str, taken: set[str]) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_name).strip("_") or "koodi"
+    if not base[0].isalpha():
+        base = "k_" + base
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}_{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def codes_to_codebook(codes: Sequence[refi.RefiCode], name: str) -> tuple[Codebook, dict[str, str]]:
+    """A qualcode codebook (no rules) from REFI codes, and the map GUID -> code id."""
+    parsed = {c.guid: _parse_description(c.description) for c in codes}
+    taken: set[str] = set()
+    ids: dict[str, str] = {}
+    for c in codes:  # ids carried by qualcode's own exports first, then slugs of the names
+        own = parsed[c.guid][0]
+        if own and own not in taken:
+            ids[c.guid] = own
+            taken.add(own)
+    for c in codes:
+        if c.guid not in ids:
+            ids[c.guid] = _slug(c.name, taken)
+    ours = tuple(
+        Code(
+            id=ids[c.guid],
+            label=c.name.strip() or ids[c.guid],
+            parent=ids.get(c.parent_guid) if c.parent_guid else None,
+            definition=parsed[c.guid][1].get("definition", ""),
+            include=parsed[c.guid][1].get("include", ""),
+            exclude=parsed[c.guid][1].get("exclude", ""),
+            examples=parsed[c.guid][2],
+            codable=c.codable,
+        )
+        for c in codes
+    )
+    return Codebook(name=name, version="1", language="fi", codes=ours), ids
+
+
+def import_qdc(path: Path, out: Path) -> tuple[int, list[str]]:
+    """Write a YAML codebook (ready for rules to be added) from a REFI .qdc file."""
+    import yaml
+
+    codes, warnings = refi.import_qdc(_read(path))
+    if not codes:
+        raise QualcodeError(f"{path}: the codebook has no codes")
+    book, _ = codes_to_codebook(codes, path.stem)
+    text = yaml.safe_dump(book.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+    atomic_write_bytes(out, text.encode("utf-8"))
+    return len(codes), warnings
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _normalised(text: str) -> tuple[str, Callable[[int], int]]:
+    """qualcode's line ends (LF) and NFC, with a map from old to new offsets."""
+    if "\r" not in text and unicodedata.is_normalized("NFC", text):
+        return text, lambda i: i
+    positions = [0] * (len(text) + 1)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        positions[i] = len(out)
+        ch = text[i]
+        if ch == "\r":
+            out.append("\n")
+            if i + 1 < len(text) and text[i + 1] == "\n":
+                positions[i + 1] = len(out)
+                i += 1
+        else:
+            out.append(ch)
+        i += 1
+    positions[len(text)] = len(out)
+    joined = "".join(out)
+    if not unicodedata.is_normalized("NFC", joined):
+        # Composing characters shifts offsets unpredictably; keep the text as it is.
+        return joined, lambda k: positions[k]
+    return joined, lambda k: positions[k]
+
+
+def _meta(values: dict[str, str], city: str) -> DocumentMeta:
+    kind = values.get("kind", "interview")
+    date = values.get("date", "")
+    return DocumentMeta(
+        city=city,
+        role=values.get("role") or None,
+        organisation_type=values.get("organisation_type") or None,
+        kind="workshop" if kind == "workshop" else "interview",
+        date=date if re.fullmatch(r"\d{4}-\d{2}-\d{2}", date) else None,
+    )
+
+
+@dataclass(frozen=True)
+class QdpxImport:
+    documents: int
+    skipped_documents: int
+    codes: int
+    codings: int
+    warnings: tuple[str, ...]
+
+
+def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> QdpxImport:
+    """Import sources, codes and codings from a .qdpx into the project (one transaction)."""
+    data, warnings = refi.import_qdpx(_read(path))
+    warnings = list(warnings)
+    store = project.store
+    codebook, code_ids = codes_to_codebook(data.codes, data.name or path.stem)
+    users = {u.guid: u.name for u in data.users}
+    var_names = {v.guid: v.name.lower() for v in data.variables}
+    # Attributes of a source come from the cases that contain it (city from a city case, role
+    # and kind from a per-document case, as qualcode exports them).
+    attributes: dict[str, dict[str, str]] = {}
+    for case in data.cases:
+        for guid, value in case.values:
+            name = {"kaupunki": "city", "kunta": "city"}.get(
+                var_names.get(guid, ""), var_names.get(guid, "")
+            )
+            for source_guid in case.source_guids:
+                attributes.setdefault(source_guid, {}).setdefault(name, value)
+    city_of = {s: a["city"] for s, a in attributes.items() if a.get("city")}
+    fallback = city or data.name or path.stem
+    if not city and any(s.guid not in city_of for s in data.sources):
+        warnings.append(
+            f"no city variable for some sources; they were given the city "
+            f"'{fallback}' (use --city to choose)"
+        )
+    imported = skipped = codings = widened = 0
+    with store.transaction():
+        store.upsert_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
+        if store.latest_codebook() is None:
+            store.record_codebook(
+                codebook.digest,
+                codebook.name,
+                codebook.version,
+                f"qdpx:{path.name}",
+                json.dumps(codebook.to_dict(), ensure_ascii=False, sort_keys=True),
+            )
+        segments_of: dict[str, list[tuple[str, int, int]]] = {}
+        moves: dict[str, Callable[[int], int]] = {}
+        for source in data.sources:
+            text, move = _normalised(source.text)
+            if not text.strip():
+                warnings.append(f"source '{source.name}' is empty and was skipped")
+                skipped += 1
+                continue
+            doc = document_id(text)
+            name = source.name
+            if store.document_by_id(doc) or store.document_by_name(name):
+                warnings.append(f"source '{source.name}' is already in the project; skipped")
+                skipped += 1
+                continue
+            transcript = Transcript(
+                id=doc,
+                name=name,
+                source_path=f"{path.name}:{source.guid}",
+                sha256=sha256_hex(text),
+                format="qdpx",
+                encoding="utf-8",
+                title=source.name,
+                meta=_meta(attributes.get(source.guid, {}), city_of.get(source.guid, fallback)),
+                language=project.settings.language,
+                text=text,
+                words=count_words(text),
+            )
+            segments = segment_document(doc, text, settings=project.settings.segment)
+            store.insert_document(transcript)
+            store.insert_segments(segments)
+            segments_of[source.guid] = [(s.id, s.start, s.end) for s in segments]
+            moves[source.guid] = move
+            imported += 1
+        for coding in data.codings:
+            spans = segments_of.get(coding.source_guid)
+            if spans is None:
+                continue
+            start, end = (
+                moves[coding.source_guid](coding.start),
+                moves[coding.source_guid](coding.end),
+            )
+            hit = [s for s in spans if s[1] < end and start < s[2]]
+            if not hit:
+                warnings.append(
+                    f"a coding at {coding.start}-{coding.end} falls between "
+                    "segments and was not imported"
+                )
+                continue
+            if not (len(hit) == 1 and hit[0][1] == start and hit[0][2] == end):
+                widened += 1
+            coder = users.get(coding.user_guid or "", "qdpx")
+            for segment_id, _, _ in hit:
+                if store.accept_coding(segment_id, code_ids[coding.code_guid], coder, "qdpx", None):
+                    store.log(
+                        coder,
+                        "import",
+                        segment_id=segment_id,
+                        code_id=code_ids[coding.code_guid],
+                        detail=path.name,
+                    )
+                    codings += 1
+    if widened:
+        warnings.append(
+            f"{widened} coded selection(s) did not match qualcode's segments and "
+            "now code the whole segments they overlap"
+        )
+    return QdpxImport(imported, skipped, len(codebook.codes), codings, tuple(warnings))
