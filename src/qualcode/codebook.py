@@ -214,7 +214,9 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
     import yaml  # only when a codebook is read
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        # The C loader (libyaml) when available: parsing is most of loading a codebook.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        root = yaml.compose(text, Loader=loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
@@ -246,7 +248,16 @@ def _mapping(node: Any, path: str, problems: _Problems) -> dict[str, tuple[Any, 
 def _scalar(node: Any) -> Any:
     import yaml
 
-    return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+    if node is None:
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        # Resolve one scalar the way the safe loader would (bool, int, float, null, str).
+        return (
+            yaml.safe_load(yaml.serialize(node))
+            if node.tag != "tag:yaml.org,2002:str"
+            else node.value
+        )
+    return yaml.safe_load(yaml.serialize(node))
 
 
 def _string(node: Any, path: str, problems: _Problems, *, required: bool = False) -> str:

@@ -8,9 +8,10 @@ matching a token costs a few set look-ups whatever the size of the codebook.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from typing import Any
 
 from qualcode.analysis.base import Analysis
 from qualcode.codebook import Codebook, Keyword, Phrase
@@ -193,3 +194,122 @@ def _phrase_end(phrase: Phrase, token_keys: Sequence[FormKeys], first: int) -> i
 
 def _span_text(tokens: Sequence[Token], i: int, j: int) -> str:
     return " ".join(t.form for t in tokens[i : j + 1])
+
+
+# --- the indexed fast path ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenArrays:
+    """Every segment's tokens, concatenated: form ids and document offsets, as int32 arrays."""
+
+    segment_ids: list[str]
+    bounds: Any  # numpy int64 array, len(segment_ids) + 1: where each segment's tokens start
+    forms: Any  # numpy int32 array of form ids
+    starts: Any
+    ends: Any
+
+
+@dataclass(frozen=True)
+class KeyForms:
+    """The form ids that can match a codebook word: as any part, and as a lemma."""
+
+    parts: frozenset[int]
+    lemmas: frozenset[int]
+
+
+def match_indexed(
+    arrays: TokenArrays,
+    compiled: CompiledCodebook,
+    key_forms: Mapping[str, KeyForms],
+    form_text: Callable[[Iterable[int]], Mapping[int, str]],
+) -> dict[str, list[RuleMatch]]:
+    """Exactly what :func:`match_tokens` gives for every segment, without a Python loop over
+    every token: only the tokens whose form can match a codebook word are visited."""
+    import numpy as np
+
+    empty = KeyForms(frozenset(), frozenset())
+    rules_by_form: dict[int, list[tuple[str, bool, str]]] = {}
+    for key, entries in compiled.by_part.items():
+        for fid in key_forms.get(key, empty).parts:
+            rules_by_form.setdefault(fid, []).extend((c, v, key) for c, v in entries)
+    for key, entries in compiled.by_lemma.items():
+        for fid in key_forms.get(key, empty).lemmas:
+            rules_by_form.setdefault(fid, []).extend((c, v, key) for c, v in entries)
+    phrases_by_form: dict[int, list[_CompiledPhrase]] = {}
+    word_forms: dict[str, frozenset[int]] = {}
+    for first, phrases in compiled.phrases_by_first.items():
+        for fid in key_forms.get(first, empty).parts:
+            phrases_by_form.setdefault(fid, []).extend(phrases)
+        for phrase in phrases:
+            for word in phrase.phrase.words[1:]:
+                word_forms[word] = key_forms.get(word, empty).parts
+    wanted = np.fromiter(sorted(set(rules_by_form) | set(phrases_by_form)), dtype=np.int32)
+    positions = np.nonzero(np.isin(arrays.forms, wanted))[0]
+    owners = np.searchsorted(arrays.bounds, positions, side="right") - 1
+    forms = arrays.forms
+    bounds = arrays.bounds
+    # (segment index, code) -> [(first token, last token, rule)]
+    hits: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
+    vetoed: set[tuple[int, str]] = set()
+    for p, s in zip(positions.tolist(), owners.tolist(), strict=True):
+        fid = int(forms[p])
+        for code, veto, key in rules_by_form.get(fid, ()):
+            if veto:
+                vetoed.add((s, code))
+            else:
+                hits.setdefault((s, code), []).append((p, p, key))
+        for phrase in phrases_by_form.get(fid, ()):
+            end = _indexed_phrase_end(phrase.phrase, forms, p, int(bounds[s + 1]), word_forms)
+            if end is None:
+                continue
+            if phrase.veto:
+                vetoed.add((s, phrase.code_id))
+            else:
+                hits.setdefault((s, phrase.code_id), []).append(
+                    (p, end, " ".join(phrase.phrase.words))
+                )
+    needed = {
+        int(forms[i]) for spans in hits.values() for a, b, _ in spans for i in range(a, b + 1)
+    }
+    text = form_text(needed)
+    out: dict[str, list[RuleMatch]] = {}
+    for (s, code), spans in hits.items():
+        if (s, code) in vetoed:
+            continue
+        evidence = {
+            Evidence(
+                " ".join(text[int(forms[i])] for i in range(a, b + 1)),
+                int(arrays.starts[a]),
+                int(arrays.ends[b]),
+                rule,
+            )
+            for a, b, rule in spans
+        }
+        unique = sorted(evidence, key=lambda e: (e.start, e.end, e.rule))
+        n = len({(e.start, e.end) for e in unique})
+        if n < compiled.min_hits.get(code, 1):
+            continue
+        segment_id = arrays.segment_ids[s]
+        out.setdefault(segment_id, []).append(
+            RuleMatch(segment_id, code, n, rule_score(n), tuple(unique))
+        )
+    for matches in out.values():
+        matches.sort(key=lambda m: compiled.order.get(m.code_id, 0))
+    return out
+
+
+def _indexed_phrase_end(
+    phrase: Phrase, forms: Any, first: int, stop: int, word_forms: Mapping[str, frozenset[int]]
+) -> int | None:
+    position = first
+    for word in phrase.words[1:]:
+        allowed = word_forms.get(word, frozenset())
+        limit = min(stop, position + 2 + phrase.gap)
+        for j in range(position + 1, limit):
+            if int(forms[j]) in allowed:
+                position = j
+                break
+        else:
+            return None
+    return position

@@ -150,4 +150,31 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE suggestions ADD COLUMN model_score REAL;
         """,
     ),
+    (
+        "0004_token_index",
+        """
+        -- Word forms get integer ids; each segment keeps its tokens as packed int32 arrays
+        -- (form ids, start and end offsets), and every analysed form is indexed by the lemmas
+        -- and compound-member runs it can match. Re-tagging after a codebook edit then looks
+        -- up the codebook's words in form_keys and scans arrays instead of re-reading text.
+        CREATE TABLE forms (
+            id INTEGER PRIMARY KEY,
+            form TEXT NOT NULL UNIQUE
+        );
+        CREATE TABLE form_keys (
+            analyzer TEXT NOT NULL,
+            key TEXT NOT NULL,
+            form_id INTEGER NOT NULL REFERENCES forms(id),
+            exact INTEGER NOT NULL CHECK (exact IN (0, 1)),
+            PRIMARY KEY (analyzer, key, form_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX form_keys_form ON form_keys(analyzer, form_id);
+        CREATE TABLE segment_tokens (
+            segment_id TEXT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            forms BLOB NOT NULL,
+            starts BLOB NOT NULL,
+            ends BLOB NOT NULL
+        );
+        """,
+    ),
 )

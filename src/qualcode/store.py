@@ -357,6 +357,113 @@ class Store:
             ).fetchone()[0]
         )
 
+    # --- token index (fast re-tagging) ---------------------------------------------------------
+    def form_ids(self, forms: Iterable[str]) -> dict[str, int]:
+        """Ids of these word forms, adding the new ones."""
+        wanted = sorted(set(forms))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO forms (form) VALUES (?)", ((f,) for f in wanted)
+        )
+        out: dict[str, int] = {}
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            out.update(
+                self.conn.execute(f"SELECT form, id FROM forms WHERE form IN ({marks})", batch)
+            )
+        return out
+
+    def form_strings(self, ids: Iterable[int]) -> dict[int, str]:
+        wanted = sorted(set(ids))
+        out: dict[int, str] = {}
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            out.update(
+                self.conn.execute(f"SELECT id, form FROM forms WHERE id IN ({marks})", batch)
+            )
+        return out
+
+    def unindexed_forms(self, analyzer: str, ids: Iterable[int]) -> list[tuple[int, str]]:
+        """Forms among ``ids`` that have no keys for this analyzer yet."""
+        wanted = sorted(set(ids))
+        out: list[tuple[int, str]] = []
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            out.extend(
+                self.conn.execute(
+                    f"""SELECT f.id, f.form FROM forms f WHERE f.id IN ({marks}) AND NOT EXISTS (
+                      SELECT 1 FROM form_keys k WHERE k.analyzer = ? AND k.form_id = f.id)""",
+                    (*batch, analyzer),
+                )
+            )
+        return out
+
+    def store_form_keys(self, analyzer: str, rows: Iterable[tuple[str, int, int]]) -> None:
+        """Rows of (key, form id, exact)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO form_keys (analyzer, key, form_id, exact) VALUES (?,?,?,?)",
+            ((analyzer, key, form_id, exact) for key, form_id, exact in rows),
+        )
+
+    def forms_with_keys(self, analyzer: str, keys: Iterable[str]) -> list[tuple[str, int, int]]:
+        """(key, form id, exact) for the given keys."""
+        wanted = sorted(set(keys))
+        out: list[tuple[str, int, int]] = []
+        for i in range(0, len(wanted), 900):
+            batch = wanted[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            out.extend(
+                self.conn.execute(
+                    f"""SELECT key, form_id, exact FROM form_keys
+                    WHERE analyzer = ? AND key IN ({marks})""",
+                    (analyzer, *batch),
+                )
+            )
+        return out
+
+    def segment_token_rows(
+        self, segment_ids: Sequence[str]
+    ) -> dict[str, tuple[bytes, bytes, bytes]]:
+        out: dict[str, tuple[bytes, bytes, bytes]] = {}
+        for i in range(0, len(segment_ids), 900):
+            batch = segment_ids[i : i + 900]
+            marks = ",".join("?" * len(batch))
+            for sid, forms, starts, ends in self.conn.execute(
+                f"SELECT segment_id, forms, starts, ends FROM segment_tokens "
+                f"WHERE segment_id IN ({marks})",
+                batch,
+            ):
+                out[sid] = (forms, starts, ends)
+        return out
+
+    def store_segment_tokens(self, rows: Iterable[tuple[str, bytes, bytes, bytes]]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO segment_tokens (segment_id, forms, starts, ends) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
+
+    def segments_in_scope(
+        self, *, city: str | None = None, include_interviewer: bool = False
+    ) -> list[tuple[str, int, int, str]]:
+        """(segment id, start, has tokens, city) of the segments 'tag' matches, in order."""
+        sql = """SELECT s.id, s.start, t.segment_id IS NOT NULL, COALESCE(d.city, '')
+                 FROM segments s JOIN documents d ON d.id = s.document_id
+                 LEFT JOIN segment_tokens t ON t.segment_id = s.id
+                 WHERE s.unit != 'heading'"""
+        params: list[object] = []
+        if not include_interviewer:
+            sql += " AND s.is_interviewer = 0"
+        if city is not None:
+            sql += " AND d.city = ?"
+            params.append(city)
+        sql += " ORDER BY d.name, s.seq"
+        return [
+            (str(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
+        ]
+
     # --- codes and codebooks ---------------------------------------------------------------
     def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
         """Upsert (id, label, parent, definition) in order; retire codes no longer listed.

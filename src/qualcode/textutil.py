@@ -11,7 +11,7 @@ WORD_RE = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
 def count_words(text: str) -> int:
-    return sum(1 for _ in WORD_RE.finditer(text))
+    return len(WORD_RE.findall(text))
 
 
 def normalise_text(text: str) -> str:

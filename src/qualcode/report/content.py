@@ -146,9 +146,33 @@ def _city_codings(data: ReportData, city: str) -> pd.DataFrame:
     return data.codings[data.codings["document_id"].isin(ids)]
 
 
+_INDEX_CACHE: dict[int, dict[tuple[str, str], frozenset[str]]] = {}
+
+
+def _segment_index(data: ReportData) -> dict[tuple[str, str], frozenset[str]]:
+    """(city, code) -> coded segment ids, built once per report run (not per sentence)."""
+    key = id(data.codings)
+    if key not in _INDEX_CACHE:
+        _INDEX_CACHE.clear()
+        city_of = dict(zip(data.documents["id"], data.documents["city"].fillna(""), strict=True))
+        index: dict[tuple[str, str], set[str]] = {}
+        for segment, doc, code in zip(
+            data.codings["segment_id"],
+            data.codings["document_id"],
+            data.codings["code"],
+            strict=True,
+        ):
+            index.setdefault((city_of.get(doc, ""), code), set()).add(segment)
+        _INDEX_CACHE[key] = {k: frozenset(v) for k, v in index.items()}
+    return _INDEX_CACHE[key]
+
+
 def _segments_for(data: ReportData, city: str, codes: Sequence[str]) -> tuple[str, ...]:
-    codings = _city_codings(data, city)
-    return tuple(sorted(set(codings[codings["code"].isin(codes)]["segment_id"])))
+    index = _segment_index(data)
+    found: set[str] = set()
+    for code in codes:
+        found |= index.get((city, code), frozenset())
+    return tuple(sorted(found))
 
 
 def _theme_members(codebook: Codebook, theme: str) -> list[str]:

@@ -71,11 +71,26 @@ def render(
     return buffer.getvalue()
 
 
-def _style(document: Any, name: str, fallback: str = "Normal") -> Any:
-    try:
-        return document.styles[name]
-    except KeyError:  # a corporate template may lack a built-in style
-        return document.styles[fallback]
+_STYLE_IDS: dict[tuple[int, str], str | None] = {}
+
+
+def _style_id(document: Any, name: str) -> str | None:
+    """The style's id, looked up once per document (python-docx's lookup is slow)."""
+    key = (id(document), name)
+    if key not in _STYLE_IDS:
+        try:
+            _STYLE_IDS[key] = document.styles[name].style_id
+        except KeyError:  # a corporate template may lack a built-in style
+            _STYLE_IDS[key] = None
+    return _STYLE_IDS[key]
+
+
+def _new_paragraph(document: Any, text: str, style: str) -> Any:
+    paragraph = document.add_paragraph(text)
+    style_id = _style_id(document, style) if style != "Normal" else None
+    if style_id is not None:
+        paragraph._p.style = style_id
+    return paragraph
 
 
 def _paragraph(document: Any, text: str, style: str) -> Any:
@@ -87,7 +102,7 @@ def _paragraph(document: Any, text: str, style: str) -> Any:
             run = paragraph.add_run(text)
             run.bold = True
             return paragraph
-    return document.add_paragraph(text, style=_style(document, style))
+    return _new_paragraph(document, text, style)
 
 
 def _para(document: Any, para: Para) -> None:
@@ -100,7 +115,7 @@ def _para(document: Any, para: Para) -> None:
         "note": "Normal",
         "body": "Normal",
     }[para.style]
-    paragraph = document.add_paragraph(style=_style(document, style))
+    paragraph = _new_paragraph(document, "", style)
     run = paragraph.add_run(para.text)
     if para.style == "quote":
         run.italic = True

@@ -192,18 +192,18 @@ def report(
             place_forms=project.settings.place_forms,
         )
         created = dt.datetime.combine(day, dt.time())
+        # One heat map for all reports: drawing it is the slowest step of a report.
+        image = heatmap(theme_matrix, Path(tmp) / "themes.png", lang=lang)
         total = len(targets) + (1 if all_cities else 0)
         for i, name in enumerate(targets):
             assert name is not None
             if progress:
                 progress(i, total, name)
-            image = heatmap(theme_matrix, Path(tmp) / f"{i}.png", lang=lang, highlight=name)
             content = city_report(dataclasses.replace(base, heatmap=image), name)
             path = out_dir / _file_name(name)
             atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
             files.append(str(path))
         if all_cities:
-            image = heatmap(theme_matrix, Path(tmp) / "all.png", lang=lang)
             content = summary_report(dataclasses.replace(base, heatmap=image))
             path = out_dir / ("yhteenveto.docx" if lang == "fi" else "summary.docx")
             atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))

@@ -8,11 +8,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from qualcode.analysis import Analysis, Analyzer, default_analyzer, get_analyzer
 from qualcode.codebook import Codebook, load_codebook, parse_codebook
 from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import QualcodeError
-from qualcode.match import FormKeys, compile_codebook, form_keys, match_tokens, tokenize
+from qualcode.match import (
+    CompiledCodebook,
+    FormKeys,
+    KeyForms,
+    TokenArrays,
+    compile_codebook,
+    form_keys,
+    match_indexed,
+    match_tokens,
+    tokenize,
+)
 from qualcode.project import Project
 from qualcode.review import ReviewRow, review_csv_bytes
 from qualcode.textutil import suggestion_id
@@ -91,6 +103,108 @@ def analyse_forms(
     return keys, len(missing)
 
 
+_PARALLEL_MIN_FORMS = 20_000
+_WORKER_ANALYZER: Analyzer | None = None
+
+
+def _init_worker(name: str) -> None:
+    global _WORKER_ANALYZER
+    _WORKER_ANALYZER = get_analyzer(name)
+
+
+def _analyse_chunk(forms: list[str]) -> list[str]:
+    assert _WORKER_ANALYZER is not None
+    return [
+        json.dumps([a.as_json() for a in readings], ensure_ascii=False)
+        for readings in _WORKER_ANALYZER.analyze(forms)
+    ]
+
+
+def _analyse_json(analyzer: Analyzer, forms: list[str], progress: Progress | None) -> list[str]:
+    """JSON analyses of ``forms``; both cores work when there are many new forms."""
+    import os
+
+    chunks = [forms[i : i + _ANALYSE_BATCH] for i in range(0, len(forms), _ANALYSE_BATCH)]
+    workers = min(os.cpu_count() or 1, 4)
+    out: list[str] = []
+    if len(forms) >= _PARALLEL_MIN_FORMS and workers > 1:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers, initializer=_init_worker, initargs=(analyzer.name,)) as pool:
+            for i, result in enumerate(pool.imap(_analyse_chunk, chunks)):
+                out.extend(result)
+                if progress:
+                    progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
+        return out
+    for i, chunk in enumerate(chunks):
+        out.extend(
+            json.dumps([a.as_json() for a in r], ensure_ascii=False)
+            for r in analyzer.analyze(chunk)
+        )
+        if progress:
+            progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
+    return out
+
+
+def index_forms(
+    project: Project,
+    analyzer: Analyzer,
+    forms: list[tuple[int, str]],
+    progress: Progress | None = None,
+) -> None:
+    """Analyse forms (by id) once: keep the readings and index their lemmas and parts."""
+    store = project.store
+    key = analyser_key(analyzer)
+    texts = [f for _, f in forms]
+    cached = store.cached_analyses(key, texts)
+    missing = [f for f in texts if f not in cached]
+    fresh = dict(zip(missing, _analyse_json(analyzer, missing, progress), strict=True))
+    store.store_analyses(key, fresh.items())
+    rows: list[tuple[str, int, int]] = []
+    for form_id, form in forms:
+        data = cached.get(form) or fresh[form]
+        keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
+        rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
+    store.store_form_keys(key, rows)
+
+
+def token_arrays(
+    project: Project, scope: list[tuple[str, int, int, str]]
+) -> tuple[TokenArrays, int]:
+    """The scope's tokens as arrays; segments never tokenised before are tokenised now."""
+    import numpy as np
+
+    store = project.store
+    fresh = [s for s in scope if not s[2]]
+    if fresh:
+        texts = store.segment_texts(s[0] for s in fresh)
+        tokenised = {sid: tokenize(texts[sid], start) for sid, start, _, _ in fresh}
+        ids = store.form_ids(t.form for toks in tokenised.values() for t in toks)
+        store.store_segment_tokens(
+            (
+                sid,
+                np.array([ids[t.form] for t in toks], dtype=np.int32).tobytes(),
+                np.array([t.start for t in toks], dtype=np.int32).tobytes(),
+                np.array([t.end for t in toks], dtype=np.int32).tobytes(),
+            )
+            for sid, toks in tokenised.items()
+        )
+    segment_ids = [s[0] for s in scope]
+    rows = store.segment_token_rows(segment_ids)
+    parts = [rows[sid] for sid in segment_ids]
+    lengths = [len(f) // 4 for f, _, _ in parts]
+    bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+
+    def join(k: int) -> np.ndarray:
+        if not parts:
+            return np.zeros(0, dtype=np.int32)
+        return np.frombuffer(b"".join(p[k] for p in parts), dtype=np.int32)
+
+    return TokenArrays(segment_ids, bounds, join(0), join(1), join(2)), len(fresh)
+
+
 def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
     path = explicit or project.settings.codebook
     if path is None:
@@ -145,12 +259,12 @@ def tag(
     digest = codebook.digest
 
     with store.transaction():
-        segments = store.segments_to_tag(city=city, include_interviewer=include_interviewer)
-        tokens = [tokenize(text, start) for _, start, text, _ in segments]
+        scope = store.segments_in_scope(city=city, include_interviewer=include_interviewer)
         cached_before = store.analysis_cache_size(analyser_key(analyzer))
-        keys, new_forms = analyse_forms(
-            project, analyzer, (t.form for toks in tokens for t in toks), progress
-        )
+        arrays, _ = token_arrays(project, scope)
+        unindexed = store.unindexed_forms(analyser_key(analyzer), np.unique(arrays.forms).tolist())
+        index_forms(project, analyzer, unindexed, progress)
+        new_forms = store.analysis_cache_size(analyser_key(analyzer)) - cached_before
         store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
         store.record_codebook(
             digest,
@@ -160,23 +274,30 @@ def tag(
             json.dumps(codebook.to_dict(), ensure_ascii=False, sort_keys=True),
         )
         compiled = compile_codebook(codebook)
+        key_forms = _key_forms(store.forms_with_keys(analyser_key(analyzer), _words(compiled)))
+        if progress:
+            progress(0, 1, "matching")
+        matched = match_indexed(arrays, compiled, key_forms, store.form_strings)
         proposals: dict[tuple[str, str], _Proposal] = {}
-        for n, ((segment_id, _, _, _), toks) in enumerate(zip(segments, tokens, strict=True)):
-            if progress and n % 500 == 0:
-                progress(n, len(segments), "matching")
-            for m in match_tokens(segment_id, toks, keys, compiled):
+        for segment_id, matches in matched.items():
+            for m in matches:
                 evidence = json.dumps(
                     [[e.form, e.start, e.end, e.rule] for e in m.evidence], ensure_ascii=False
                 )
                 proposals[(segment_id, m.code_id)] = _Proposal("rule", m.score, evidence, None)
         if progress:
-            progress(len(segments), len(segments), "matching")
+            progress(1, 1, "matching")
         model_id = None
-        if use_model:
+        if use_model and store.model_data() is not None:
+            texts = store.segment_texts(arrays.segment_ids)
+            segments = [(sid, 0, texts[sid], "") for sid in arrays.segment_ids]
+            keys, _ = analyse_forms(
+                project, analyzer, (t.form for _, _, text, _ in segments for t in tokenize(text))
+            )
             model_id = _add_model_proposals(
                 project, analyzer.name, keys, segments, codebook, proposals
             )
-        existing = store.suggestion_states(s[0] for s in segments)
+        existing = store.suggestion_states(arrays.segment_ids)
         accepted = store.accepted_pairs()
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
@@ -223,8 +344,8 @@ def tag(
         codebook=str(path),
         codebook_digest=digest,
         analyzer=analyser_key(analyzer),
-        segments=len(segments),
-        words=sum(len(t) for t in tokens),
+        segments=len(arrays.segment_ids),
+        words=len(arrays.forms),
         new_forms=new_forms,
         cached_forms=cached_before,
         new=len(inserts),
@@ -277,6 +398,25 @@ def _add_model_proposals(
             elif p >= threshold:
                 proposals[pair] = _Proposal("model", p, "[]", p)
     return predictions.model_id
+
+
+def _words(compiled: CompiledCodebook) -> set[str]:
+    words = set(compiled.by_part) | set(compiled.by_lemma)
+    for first, phrases in compiled.phrases_by_first.items():
+        words.add(first)
+        for p in phrases:
+            words.update(p.phrase.words)
+    return words
+
+
+def _key_forms(rows: list[tuple[str, int, int]]) -> dict[str, KeyForms]:
+    parts: dict[str, set[int]] = {}
+    lemmas: dict[str, set[int]] = {}
+    for key, form_id, exact in rows:
+        parts.setdefault(key, set()).add(form_id)
+        if exact:
+            lemmas.setdefault(key, set()).add(form_id)
+    return {k: KeyForms(frozenset(v), frozenset(lemmas.get(k, ()))) for k, v in parts.items()}
 
 
 def prime_project_analyses(project: Project, texts: Iterable[str]) -> str:
