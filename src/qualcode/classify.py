@@ -200,6 +200,29 @@ def _ordered_vocabulary(vocabulary: Mapping[str, int]) -> list[str]:
     return out
 
 
+def _workers(tasks: int, rows: int) -> int:
+    """Processes for the per-code fits: only worth starting for larger training sets."""
+    import os
+
+    if rows < 3000 or tasks < 4:
+        return 1
+    return max(1, min(tasks, os.cpu_count() or 1, 4))
+
+
+def _fit_column(
+    features: csr_matrix,
+    column: np.ndarray,
+    weights: np.ndarray | None,
+    C: float,
+    random_state: int,
+) -> tuple[np.ndarray | None, float]:
+    if column.min() == column.max():  # one class only: a constant, not an SVM
+        return None, 1.0 if column[0] else -1.0
+    svm = LinearSVC(C=C, random_state=random_state, dual="auto", max_iter=5000)
+    svm.fit(features, column, sample_weight=weights)
+    return svm.coef_[0], float(svm.intercept_[0])
+
+
 def fit_platt(decisions: np.ndarray, indicator: np.ndarray) -> np.ndarray:
     """Per-column Platt scaling parameters (slope, intercept) from held-out decision values."""
     from sklearn.linear_model import LogisticRegression
@@ -250,10 +273,16 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return _Featurizer((low, high), self.lemma_weight, self.vector_weight, self.analyzer)
 
     def fit(self, X: Sequence[str], y: Any, sample_weight: Any = None) -> SegmentClassifier:
-        texts = list(X)
+        featurizer = self._featurizer()
+        return self.fit_features(featurizer, featurizer.fit_transform(list(X)), y, sample_weight)
+
+    def fit_features(
+        self, featurizer: _Featurizer, features: csr_matrix, y: Any, sample_weight: Any = None
+    ) -> SegmentClassifier:
+        """Fit on rows already featurized by ``featurizer`` (cross-validation folds share one
+        featurization: the vocabulary is learnt without labels, so no label leaks)."""
         target = np.asarray(y)
-        self.featurizer_ = self._featurizer()
-        features = self.featurizer_.fit_transform(texts)
+        self.featurizer_ = featurizer
         if target.ndim == 1:
             self.multilabel_ = False
             self.classes_ = np.array(sorted(set(target.tolist())))
@@ -262,21 +291,37 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.multilabel_ = True
             self.classes_ = np.arange(target.shape[1])
             indicator = target.astype(np.int8)
+        features = features.tocsr()
         features.sort_indices()  # once here, not inside every LinearSVC.fit below
         n_features = features.shape[1]
         self.coef_ = np.zeros((len(self.classes_), n_features), dtype=np.float64)
         self.intercept_ = np.zeros(len(self.classes_), dtype=np.float64)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        for k in range(len(self.classes_)):
-            column = indicator[:, k]
-            w = weights[:, k] if weights is not None and weights.ndim == 2 else weights
-            if column.min() == column.max():  # one class only: a constant, not an SVM
-                self.intercept_[k] = 1.0 if column[0] else -1.0
-                continue
-            svm = LinearSVC(C=self.C, random_state=self.random_state, dual="auto", max_iter=5000)
-            svm.fit(features, column, sample_weight=w)
-            self.coef_[k] = svm.coef_[0]
-            self.intercept_[k] = svm.intercept_[0]
+
+        columns = [indicator[:, k] for k in range(len(self.classes_))]
+        column_weights = [
+            weights[:, k] if weights is not None and weights.ndim == 2 else weights
+            for k in range(len(self.classes_))
+        ]
+        jobs = _workers(len(columns), features.shape[0])
+        if jobs > 1:
+            # Separate processes: liblinear seeds a process-global C random generator, so
+            # threads would make the fits depend on scheduling (and the model on chance).
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=jobs, backend="loky")(
+                delayed(_fit_column)(features, c, w, self.C, self.random_state)
+                for c, w in zip(columns, column_weights, strict=True)
+            )
+        else:
+            results = [
+                _fit_column(features, c, w, self.C, self.random_state)
+                for c, w in zip(columns, column_weights, strict=True)
+            ]
+        for k, (coef, intercept) in enumerate(results):
+            if coef is not None:
+                self.coef_[k] = coef
+            self.intercept_[k] = intercept
         self.calibration_: np.ndarray | None = None
         return self
 

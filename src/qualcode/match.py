@@ -244,11 +244,15 @@ def match_indexed(
         for phrase in phrases:
             for word in phrase.phrase.words[1:]:
                 word_forms[word] = key_forms.get(word, empty).parts
-    wanted = np.fromiter(sorted(set(rules_by_form) | set(phrases_by_form)), dtype=np.int32)
-    positions = np.nonzero(np.isin(arrays.forms, wanted))[0]
-    owners = np.searchsorted(arrays.bounds, positions, side="right") - 1
     forms = arrays.forms
     bounds = arrays.bounds
+    # Phrase starts are kept only where the phrase's second word follows closely enough; most
+    # first words ("kaupunki", "yritys") are common and would otherwise each cost a scan.
+    where = _Positions(forms)
+    starts_ok = _plausible_phrase_starts(compiled, key_forms, where, bounds, empty)
+    positions = np.union1d(where.of(rules_by_form), starts_ok)
+    owners = np.searchsorted(bounds, positions, side="right") - 1
+    plausible = set(starts_ok.tolist())
     # (segment index, code) -> [(first token, last token, rule)]
     hits: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
     vetoed: set[tuple[int, str]] = set()
@@ -259,7 +263,7 @@ def match_indexed(
                 vetoed.add((s, code))
             else:
                 hits.setdefault((s, code), []).append((p, p, key))
-        for phrase in phrases_by_form.get(fid, ()):
+        for phrase in phrases_by_form.get(fid, ()) if p in plausible else ():
             end = _indexed_phrase_end(phrase.phrase, forms, p, int(bounds[s + 1]), word_forms)
             if end is None:
                 continue
@@ -297,6 +301,57 @@ def match_indexed(
     for matches in out.values():
         matches.sort(key=lambda m: compiled.order.get(m.code_id, 0))
     return out
+
+
+class _Positions:
+    """Token positions of given form ids, from one sort of the token array (instead of a
+    pass over all tokens for every codebook word)."""
+
+    def __init__(self, forms: Any) -> None:
+        import numpy as np
+
+        self.order = np.argsort(forms, kind="stable")
+        self.sorted = forms[self.order]
+
+    def of(self, ids: Iterable[int]) -> Any:
+        import numpy as np
+
+        wanted = np.fromiter(sorted(set(ids)), dtype=np.int32)
+        lo = np.searchsorted(self.sorted, wanted, side="left")
+        hi = np.searchsorted(self.sorted, wanted, side="right")
+        chunks = [self.order[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        if not chunks:
+            return np.zeros(0, dtype=np.int64)
+        return np.sort(np.concatenate(chunks))
+
+
+def _plausible_phrase_starts(
+    compiled: CompiledCodebook,
+    key_forms: Mapping[str, KeyForms],
+    where: _Positions,
+    bounds: Any,
+    empty: KeyForms,
+) -> Any:
+    """Token positions where some phrase's first word is followed by its second word within
+    the phrase's gap, in the same segment (a necessary condition for the phrase to match)."""
+    import numpy as np
+
+    found = [np.zeros(0, dtype=np.int64)]
+    for first, phrases in compiled.phrases_by_first.items():
+        p1 = where.of(key_forms.get(first, empty).parts)
+        if not len(p1):
+            continue
+        segment_end = bounds[np.searchsorted(bounds, p1, side="right")]
+        for phrase in phrases:
+            p2 = where.of(key_forms.get(phrase.phrase.words[1], empty).parts)
+            if not len(p2):
+                continue
+            nxt = np.searchsorted(p2, p1 + 1)
+            ok = nxt < len(p2)
+            q = p2[np.minimum(nxt, len(p2) - 1)]
+            ok &= (q <= p1 + 1 + phrase.phrase.gap) & (q < segment_end)
+            found.append(p1[ok])
+    return np.unique(np.concatenate(found))
 
 
 def _indexed_phrase_end(

@@ -384,21 +384,13 @@ class Store:
             )
         return out
 
-    def unindexed_forms(self, analyzer: str, ids: Iterable[int]) -> list[tuple[int, str]]:
-        """Forms among ``ids`` that have no keys for this analyzer yet."""
-        wanted = sorted(set(ids))
-        out: list[tuple[int, str]] = []
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            out.extend(
-                self.conn.execute(
-                    f"""SELECT f.id, f.form FROM forms f WHERE f.id IN ({marks}) AND NOT EXISTS (
-                      SELECT 1 FROM form_keys k WHERE k.analyzer = ? AND k.form_id = f.id)""",
-                    (*batch, analyzer),
-                )
+    def indexed_form_ids(self, analyzer: str) -> list[int]:
+        return [
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT DISTINCT form_id FROM form_keys WHERE analyzer = ?", (analyzer,)
             )
-        return out
+        ]
 
     def store_form_keys(self, analyzer: str, rows: Iterable[tuple[str, int, int]]) -> None:
         """Rows of (key, form id, exact)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 
 from qualcode.analysis.base import Analysis, AnalyzerUnavailable, register
@@ -21,6 +20,8 @@ class SimplemmaAnalyzer:
 
     @property
     def version(self) -> str:
+        import importlib.metadata
+
         return f"simplemma {importlib.metadata.version('simplemma')}"
 
     def analyze(self, forms: Sequence[str]) -> list[tuple[Analysis, ...]]:

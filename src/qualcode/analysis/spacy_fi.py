@@ -6,7 +6,6 @@ No compound members: a keyword finds inflected forms but not compounds.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from typing import Any
 
@@ -42,6 +41,8 @@ class SpacyFiAnalyzer:
 
     @property
     def version(self) -> str:
+        import importlib.metadata
+
         return (
             f"spacy {importlib.metadata.version('spacy')}; "
             f"{MODEL} {importlib.metadata.version('spacy-fi-experimental-web-md')}"

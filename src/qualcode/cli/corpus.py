@@ -74,7 +74,7 @@ def import_(
                 list(paths),
                 meta_path=meta_path,
                 city=city,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 encoding=encoding,
                 replace_changed=replace_changed,
                 progress=bar,

@@ -1,42 +1,38 @@
 """Where the pipeline stages meet the store: one function per command.
 
 Each function runs its writes in a single transaction, so a failing command leaves the
-project exactly as it was. The CLI calls these; Python users can too.
+project exactly as it was. The CLI calls these; Python users can too. Submodules load on
+first use, so that a command pays only for the stages it runs.
 """
 
 from __future__ import annotations
 
-from qualcode.workflow.corpus import (
-    SEGMENT_COLUMNS,
-    ImportOutcome,
-    export_segments,
-    import_paths,
-    status,
-)
-from qualcode.workflow.reviewing import (
-    CODING_COLUMNS,
-    ReviewReport,
-    apply_review,
-    code_segment,
-    export_codings,
-    uncode_segment,
-)
-from qualcode.workflow.tagging import TagReport, analyse_forms, load_project_codebook, tag
+import importlib
+from typing import Any
 
-__all__ = [
-    "CODING_COLUMNS",
-    "SEGMENT_COLUMNS",
-    "ImportOutcome",
-    "ReviewReport",
-    "TagReport",
-    "analyse_forms",
-    "apply_review",
-    "code_segment",
-    "export_codings",
-    "export_segments",
-    "import_paths",
-    "load_project_codebook",
-    "status",
-    "tag",
-    "uncode_segment",
-]
+_EXPORTS = {
+    "SEGMENT_COLUMNS": "corpus",
+    "ImportOutcome": "corpus",
+    "export_segments": "corpus",
+    "import_paths": "corpus",
+    "status": "corpus",
+    "CODING_COLUMNS": "reviewing",
+    "ReviewReport": "reviewing",
+    "apply_review": "reviewing",
+    "code_segment": "reviewing",
+    "export_codings": "reviewing",
+    "uncode_segment": "reviewing",
+    "TagReport": "tagging",
+    "analyse_forms": "tagging",
+    "load_project_codebook": "tagging",
+    "tag": "tagging",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qualcode.workflow' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"qualcode.workflow.{module}"), name)

@@ -27,7 +27,7 @@ from qualcode.match import (
 )
 from qualcode.project import Project
 from qualcode.review import ReviewRow, review_csv_bytes
-from qualcode.textutil import suggestion_id
+from qualcode.textutil import sha256_hex, suggestion_id
 
 Progress = Callable[[int, int, str], None]
 _ANALYSE_BATCH = 2000
@@ -63,6 +63,11 @@ def resolve_analyzer(project: Project) -> tuple[Analyzer, list[str]]:
 
 def analyser_key(analyzer: Analyzer) -> str:
     return f"{analyzer.name}|{analyzer.version}"
+
+
+def index_key(analyzer: Analyzer) -> str:
+    """A short stand-in for the analyzer and its versions in the (large) form_keys index."""
+    return sha256_hex(analyser_key(analyzer))[:10]
 
 
 def analyse_forms(
@@ -166,7 +171,7 @@ def index_forms(
         data = cached.get(form) or fresh[form]
         keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
         rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
-    store.store_form_keys(key, rows)
+    store.store_form_keys(index_key(analyzer), rows)
 
 
 def token_arrays(
@@ -262,8 +267,13 @@ def tag(
         scope = store.segments_in_scope(city=city, include_interviewer=include_interviewer)
         cached_before = store.analysis_cache_size(analyser_key(analyzer))
         arrays, _ = token_arrays(project, scope)
-        unindexed = store.unindexed_forms(analyser_key(analyzer), np.unique(arrays.forms).tolist())
-        index_forms(project, analyzer, unindexed, progress)
+        missing = np.setdiff1d(
+            np.unique(arrays.forms),
+            np.array(store.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
+        )
+        if len(missing):
+            names = store.form_strings(missing.tolist())
+            index_forms(project, analyzer, sorted(names.items()), progress)
         new_forms = store.analysis_cache_size(analyser_key(analyzer)) - cached_before
         store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
         store.record_codebook(
@@ -274,7 +284,7 @@ def tag(
             json.dumps(codebook.to_dict(), ensure_ascii=False, sort_keys=True),
         )
         compiled = compile_codebook(codebook)
-        key_forms = _key_forms(store.forms_with_keys(analyser_key(analyzer), _words(compiled)))
+        key_forms = _key_forms(store.forms_with_keys(index_key(analyzer), _words(compiled)))
         if progress:
             progress(0, 1, "matching")
         matched = match_indexed(arrays, compiled, key_forms, store.form_strings)

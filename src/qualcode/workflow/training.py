@@ -119,21 +119,25 @@ def training_set(project: Project, codebook: Codebook, min_examples: int) -> Tra
 
 def _out_of_fold(
     data: TrainingSet, folds: int, analyzer: str, progress: Progress | None
-) -> np.ndarray:
+) -> tuple[np.ndarray, object, object]:
+    """Out-of-fold decision values, plus the featurizer and feature matrix of all segments
+    (fitted once, without labels, and reused by every fold and the final model)."""
     from sklearn.model_selection import GroupKFold
 
     from qualcode.classify import SegmentClassifier
 
+    featurizer = SegmentClassifier(analyzer=analyzer)._featurizer()
+    features = featurizer.fit_transform(data.texts).tocsr()
     decisions = np.zeros(data.y.shape, dtype=np.float64)
     splitter = GroupKFold(n_splits=folds)
     for i, (train, test) in enumerate(splitter.split(data.texts, groups=data.documents)):
         if progress:
             progress(i, folds + 1, "cross-validating")
-        model = SegmentClassifier(analyzer=analyzer).fit(
-            [data.texts[j] for j in train], data.y[train], sample_weight=data.weights[train]
+        model = SegmentClassifier(analyzer=analyzer).fit_features(
+            featurizer, features[train], data.y[train], sample_weight=data.weights[train]
         )
-        decisions[test] = model.decision_function([data.texts[j] for j in test])
-    return decisions
+        decisions[test] = np.asarray(features[test] @ model.coef_.T + model.intercept_)
+    return decisions, featurizer, features
 
 
 def choose_threshold(probs: np.ndarray, truth: np.ndarray, target: float) -> tuple[float, bool]:
@@ -217,10 +221,15 @@ def train(
         raise QualcodeError("cross-validation needs at least 2 reviewed documents")
     folds = min(folds, n_docs)
     analyzer = prime_project_analyses(project, data.texts)
-    decisions = _out_of_fold(data, folds, analyzer, progress)
+    decisions, featurizer, features = _out_of_fold(data, folds, analyzer, progress)
     if progress:
         progress(folds, folds + 1, "fitting")
-    model = SegmentClassifier(analyzer=analyzer).fit(data.texts, data.y, sample_weight=data.weights)
+    model = SegmentClassifier(analyzer=analyzer).fit_features(
+        featurizer,  # type: ignore[arg-type]
+        features,
+        data.y,
+        sample_weight=data.weights,
+    )
     model.calibrate(decisions, data.y)
     probs = apply_platt(decisions, fit_platt(decisions, data.y))
     labels = {c.id: c.label for c in codebook.codes}
@@ -364,7 +373,7 @@ def evaluate(
         from qualcode.workflow.tagging import prime_project_analyses
 
         analyzer = prime_project_analyses(project, data.texts)
-        decisions = _out_of_fold(data, folds, analyzer, progress)
+        decisions, _, _ = _out_of_fold(data, folds, analyzer, progress)
         probs = apply_platt(decisions, fit_platt(decisions, data.y))
         for k, code in enumerate(data.codes):
             threshold, reached = choose_threshold(probs[:, k], data.y[:, k], target_precision)
