@@ -16,6 +16,9 @@ $QC import transcripts_sample/
 echo
 $QC status
 echo
+echo "== 1b. Finding names to pseudonymise (people and organisations)"
+$QC names detect
+echo
 echo "== 2. Checking the codebook"
 $QC codebook check "$CODEBOOK"
 echo
@@ -37,6 +40,7 @@ echo
 echo "== 7. Theme matrix and Word situation snapshots"
 $QC matrix --out "$OUT/matriisi.xlsx" --plot "$OUT/teemat.png" | tail -n 2
 $QC report --all --out "$OUT/raportit"
+$QC names export --out "$OUT/nimet.csv" >/dev/null
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
@@ -45,3 +49,4 @@ echo "Segments:     $OUT/segments.csv"
 echo "Codings:      $OUT/codings.csv"
 echo "Matrix:       $OUT/matriisi.xlsx, heat map $OUT/teemat.png"
 echo "Reports:      $OUT/raportit/ (one .docx per city + yhteenveto.docx)"
+echo "Names:        $OUT/nimet.csv (the pseudonymisation registry to review)"

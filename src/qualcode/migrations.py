@@ -177,4 +177,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0005_names",
+        """
+        -- The name registry: people and organisations found in the texts (or listed in the
+        -- metadata), what to do with each, and its stable pseudonym. forms is a JSON list.
+        CREATE TABLE names (
+            name TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('person', 'org')),
+            action TEXT NOT NULL CHECK (action IN ('pseudonymise', 'ignore')),
+            pseudonym TEXT NOT NULL,
+            forms TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL,
+            updated TEXT NOT NULL
+        );
+        """,
+    ),
 )

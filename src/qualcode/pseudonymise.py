@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from qualcode.analysis.guess import guess
 from qualcode.errors import QualcodeError
 from qualcode.match import Token, tokenize
 
@@ -66,10 +65,11 @@ _FUNCTION_CLASSES = frozenset(
 )
 _INNER_LOCATIVE = frozenset({"sisaolento", "sisaeronto", "sisatulento"})
 _INNER_LOCATIVE_ENDINGS = ("ssa", "ssä", "sta", "stä")
+# Words after which a capitalised word is a name: titles, agent nouns, relatives
+# ("rouva Green", "tohtori Rekolalle", "kuvanveistäjä Pygmalionista", "vaimo Minna").
+_AGENT_SUFFIXES = ("ja", "jä")  # "johtaja", "tekijä", "kuvanveistäjä"
 _TITLE_STEMS = (
-    "johtaja",
     "rehtori",
-    "opettaja",
     "professori",
     "tohtori",
     "ministeri",
@@ -80,10 +80,39 @@ _TITLE_STEMS = (
     "asiamies",
     "päällikkö",
     "pastori",
+    "piispa",
+    "paavi",
     "sihteeri",
     "puhemies",
     "edustaja",
+    "kuningas",
+    "kuningatar",
+    "prinssi",
+    "prinsessa",
+    "keisari",
+    "soturi",
+    "lautturi",
+    "kapteeni",
+    "kenraali",
+    "eversti",
+    "komisario",
+    "lääkäri",
     "kollega",
+    "vaimo",
+    "aviomies",
+    "tytär",
+    "veli",
+    "sisko",
+    "sisar",
+    "isä",
+    "äiti",
+    "setä",
+    "täti",
+    "eno",
+    "serkku",
+    "ystävä",
+    "kaveri",
+    "naapuri",
 )
 
 
@@ -100,6 +129,7 @@ class _Word:
     genitive: bool
     place_locative: bool  # a place name in an inner locative case ("Salossa")
     inner_locative: bool  # every case reading is an inner locative ("Hirvelästä")
+    inessive: bool  # every case reading is the inessive ("Hirvelässä"): where, not who
     keys: frozenset[str]  # case-folded names this form may stand for
 
     @property
@@ -176,8 +206,10 @@ class _Morphology:
         if not raw and base.endswith("n") and len(base) > 3:
             genitive = True  # unknown names: "Kaarlelan", "Sjöblomin"
         inner = bool(cases) and all(c in _INNER_LOCATIVE for c in cases)
+        inessive = bool(cases) and all(c == "sisaolento" for c in cases)
         if not raw and base.casefold().endswith(_INNER_LOCATIVE_ENDINGS):
             inner = True
+            inessive = base.casefold().endswith(("ssa", "ssä"))
         return _Word(
             frozenset(first),
             frozenset(last),
@@ -188,20 +220,55 @@ class _Morphology:
             genitive,
             place_locative,
             inner,
+            inessive,
             frozenset(keys),
         )
 
     def is_title(self, form: str) -> bool:
-        return any(c.endswith(_TITLE_STEMS) for c in self.word(form).common)
+        if _capitalised(form) and not form[1:].islower():
+            return False
+        return any(
+            c.endswith(_TITLE_STEMS) or (c.endswith(_AGENT_SUFFIXES) and len(c) > 5)
+            for c in self.word(form).common
+        )
+
+
+# Case endings, possessive suffixes and clitics as they attach to names no dictionary knows.
+_NAME_ENDINGS = tuple(
+    sorted(
+        {
+            *("n", "a", "ä", "ta", "tä", "na", "nä", "ksi", "t", "kin", "kaan", "kään"),
+            *("ssa", "ssä", "sta", "stä", "lla", "llä", "lta", "ltä", "lle", "han", "hän"),
+            *("in", "ia", "iä", "ien", "iin", "ihin", "ille", "illa", "illä", "ilta", "iltä"),
+            *("ista", "istä", "issa", "issä", "ina", "inä", "iksi", "hin", "hen", "hon", "hun"),
+            *("nsa", "nsä", "mme", "nne", "ni", "si", "ineen"),
+        },
+        key=len,
+        reverse=True,
+    )
+)
 
 
 def _stems(form: str) -> set[str]:
-    """Possible base forms of a word no dictionary knows ("Kaarlelan" -> "kaarlela")."""
-    out = {a.lemma for a in guess(form)}
-    for stem in list(out):
-        if stem.endswith("se") or (stem.endswith("s") and stem != form.casefold()):
-            out.add(stem.rstrip("e")[:-1] + "nen")  # "Saarelaisen" -> "saarelainen"
-    out.discard("")
+    """Possible base forms of a name no dictionary knows, case-folded.
+
+    "Kaarlelan" -> "kaarlela"; "Iglesiaksen" -> "iglesias"; "Philokrateen" -> "philokrates";
+    "Saarelaisen" -> "saarelainen".
+    """
+    lower = form.casefold()
+    stems = {
+        lower[: -len(e)] for e in _NAME_ENDINGS if lower.endswith(e) and len(lower) > len(e) + 2
+    }
+    out = set(stems)
+    for stem in stems:
+        if stem.endswith("kse"):
+            out.add(stem[:-3] + "s")  # Iglesias : Iglesiaksen
+        elif stem.endswith("ee"):
+            out.add(stem[:-1] + "s")  # Philokrates : Philokrateen
+        elif stem.endswith("se"):
+            out.add(stem[:-2] + "nen")  # Saarelainen : Saarelaisen
+        elif stem.endswith("s") and len(stem) > 4:
+            out.add(stem[:-1] + "nen")  # Saarelainen : Saarelaista
     return out
 
 
@@ -220,6 +287,28 @@ def _morphology() -> _Morphology:
 _ANNOTATION_RE = re.compile(r"\[[^\[\]\n]{0,80}\]")  # "[naurahtaa]", "[henkilö 3]"
 _SENTENCE_END = frozenset(".!?:…\n")
 _SKIP_BEFORE = frozenset(" \t\r\"'“”«»(–—-*#>•")
+_ROMAN_RE = re.compile(r"[IVX]{2,5}")
+# Nouns that make the genitive before them a place: "Kivikarin alueella", "Hirvelän kunta".
+_PLACE_HEADS = (
+    "alue",
+    "kylä",
+    "kunta",
+    "kaupunki",
+    "seutu",
+    "keskusta",
+    "satama",
+    "kaupunginosa",
+    "katu",
+    "järvi",
+    "joki",
+    "saari",
+    "vuori",
+    "niemi",
+    "lahti",
+)
+# Postpositions after a genitive that is a person more often than a thing: "Mäen kanssa".
+_PERSON_POSTPOSITIONS = frozenset({"kanssa", "mukaan", "luona", "luota", "luokse", "mielestä"})
+_ABBREVIATIONS = frozenset({"esim", "mm", "ns", "ks", "vrt", "tri", "prof", "dos", "os", "ym"})
 _LEGAL = frozenset({"oy", "oyj", "ab", "ky", "tmi", "ay", "ry", "ltd", "inc", "gmbh", "llc"})
 _SCHOOL_WORDS = (
     "lukio",
@@ -259,12 +348,33 @@ def _sentence_initial(masked: str, start: int) -> bool:
     i = start - 1
     while i >= 0 and masked[i] in _SKIP_BEFORE:
         i -= 1
-    return i < 0 or masked[i] in _SENTENCE_END
+    if i < 0:
+        return True
+    if masked[i] == ".":
+        j = i
+        while j > 0 and masked[j - 1].isalpha():
+            j -= 1
+        # An initial or an abbreviation is not the end of a sentence: "Markku I. Nurminen".
+        if i - j == 1 or masked[j:i].casefold() in _ABBREVIATIONS:
+            return False
+    return masked[i] in _SENTENCE_END
 
 
 def _adjacent(text: str, left: Token, right: Token) -> bool:
     gap = text[left.end : right.start]
     return bool(gap) and gap.isspace() and "\n" not in gap
+
+
+def _initial(text: str, tokens: Sequence[Token], k: int) -> bool:
+    """Token ``k`` is an initial between two parts of a name: "Maija S. Peltola"."""
+    if not 0 < k < len(tokens) - 1:
+        return False
+    token = tokens[k]
+    if len(token.form) != 1 or not token.form.isupper():
+        return False
+    gap = text[token.end : tokens[k + 1].start]
+    after = gap.startswith(".") and gap[1:].isspace() and "\n" not in gap
+    return after and _adjacent(text, tokens[k - 1], token)
 
 
 def _legal(form: str) -> bool:
@@ -324,7 +434,8 @@ def _build_index(entries: Sequence[RegistryEntry]) -> _Index:
                 sequences.append([keyed[-1], *keyed[:-1]])  # colloquial "Kosken Leena"
                 index.first_names.update(keyed[:-1])
                 for k in keyed:
-                    claims[k][0 if own == 0 else 2].add(ix)
+                    if len(k) > 1 and not _ROMAN_RE.fullmatch(k.upper()):  # not "II"
+                        claims[k][0 if own == 0 else 2].add(ix)
             for seq in sequences:
                 pattern = _Pattern(ix, tuple(frozenset([k]) for k in seq), entry.kind == "org")
                 index.patterns.setdefault(seq[0], []).append(pattern)
@@ -372,8 +483,9 @@ class _Matcher:
         sentence-initial forms that are also common words. ``lenient`` also returns those when
         nothing confirms them (for ``check_text``).
         """
-        protected = [(m.start(), m.end()) for m in self._pseudonym_re.finditer(text)]
-        tokens = [t for t in tokenize(text) if not any(s <= t.start < e for s, e in protected)]
+        # Words inside pseudonyms are never names again: that keeps apply() idempotent.
+        inside = {i for m in self._pseudonym_re.finditer(text) for i in range(m.start(), m.end())}
+        tokens = [t for t in tokenize(text) if t.start not in inside]
         masked = _masked(text)
         i = 0
         while i < len(tokens):
@@ -400,25 +512,27 @@ class _Matcher:
         return _Hit(first.start, tokens[i + length - 1].end, pattern.entry, first.form), length
 
     def _pattern_length(self, text: str, tokens: list[Token], i: int, pattern: _Pattern) -> int:
-        n = len(pattern.positions)
-        if i + n > len(tokens):
-            return 0
-        for k, accepted in enumerate(pattern.positions):
-            token = tokens[i + k]
-            if k and not _adjacent(text, tokens[i + k - 1], token):
+        """How many tokens ``pattern`` covers from token ``i`` (0: no match)."""
+        k = i
+        for pos, accepted in enumerate(pattern.positions):
+            if pos and not pattern.org and _initial(text, tokens, k):
+                k += 1  # "Maija S. Peltola" is "Maija Peltola"
+            elif pos and (k >= len(tokens) or not _adjacent(text, tokens[k - 1], tokens[k])):
                 return 0
-            word = self.morph.word(token.form)
+            if k >= len(tokens):
+                return 0
+            word = self.morph.word(tokens[k].form)
             if not accepted & word.keys:
                 return 0
-            if not pattern.org and not _capitalised(token.form) and word.ambiguous:
+            if not pattern.org and not _capitalised(tokens[k].form) and word.ambiguous:
                 return 0  # "leena koski" is a name, "mäen" in "Arto mäen" is not
+            k += 1
         if not _capitalised(tokens[i].form) and self.morph.word(tokens[i].form).ambiguous:
             return 0
-        if pattern.org and i + n < len(tokens):
-            nxt = tokens[i + n]
-            if _legal(nxt.form) and _adjacent(text, tokens[i + n - 1], nxt):
-                n += 1
-        return n
+        legal = k < len(tokens) and _legal(tokens[k].form)
+        if pattern.org and legal and _adjacent(text, tokens[k - 1], tokens[k]):
+            k += 1
+        return k - i
 
     def _single(
         self,
@@ -432,16 +546,21 @@ class _Matcher:
         token = tokens[i]
         word = self.morph.word(token.form)
         exact = token.form.casefold()
-        if exact in self.index.single:
-            owners = {self.index.single[exact]}
-        else:
-            owners = {self.index.single[k] for k in word.keys if k in self.index.single}
+        owners = self._owners(exact, word)
+        end = token.end
+        if not owners and "-" in token.form:
+            # "Hypatia-niminen": the name before the hyphen; "Mäki-Petäjä": the whole name.
+            head, _, tail = token.form.partition("-")
+            word = self.morph.word(head)
+            owners = self._owners(head.casefold(), word)
+            if not tail[:1].isupper():
+                end = token.start + len(head)
         if not owners:
             return None
         entry = owners.pop() if len(owners) == 1 else _AMBIGUOUS
         kind = self.entries[entry].kind if entry != _AMBIGUOUS else "person"
-        hit = _Hit(token.start, token.end, entry, exact)
-        if not _capitalised(token.form):
+        hit = _Hit(token.start, end, entry, exact)
+        if not token.form[:1].isupper():
             return hit if not word.ambiguous and word.known else None
         if kind == "person" and word.place_locative and not word.person:
             return None  # "Salossa" is the town even when someone is called Salo
@@ -453,14 +572,24 @@ class _Matcher:
             return hit
         return None
 
+    def _owners(self, exact: str, word: _Word) -> set[int]:
+        if exact in self.index.single:
+            return {self.index.single[exact]}
+        return {self.index.single[k] for k in word.keys if k in self.index.single}
+
     def _name_context(self, text: str, tokens: list[Token], i: int) -> bool:
-        """A first name or a title right before, or a first name right after."""
+        """A first name or a title right before; a first name, a surname or "kanssa" after."""
         if i > 0 and _adjacent(text, tokens[i - 1], tokens[i]):
             prev = tokens[i - 1].form
             if self._is_first_name(prev) or self.morph.is_title(prev):
                 return True
         if i + 1 < len(tokens) and _adjacent(text, tokens[i], tokens[i + 1]):
-            return self._is_first_name(tokens[i + 1].form)
+            nxt = tokens[i + 1].form
+            word = self.morph.word(nxt)
+            surname = bool(word.last) and not word.ambiguous
+            if nxt.casefold() in _PERSON_POSTPOSITIONS:
+                return self.morph.word(tokens[i].form).genitive
+            return self._is_first_name(nxt) or (_capitalised(nxt) and surname)
         return False
 
     def _is_first_name(self, form: str) -> bool:
@@ -471,8 +600,10 @@ class _Matcher:
 # --- spaCy NER ------------------------------------------------------------------------------
 
 _NLP: Any = None
+_NOT_NER = ("tok2vec", "tagger", "morphologizer", "parser", "attribute_ruler", "lemmatizer")
 _PERSON_LABELS = frozenset({"PERSON", "PER"})
 _ORG_LABELS = frozenset({"ORG"})
+_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 
 
 def _load_ner() -> Any:
@@ -481,10 +612,8 @@ def _load_ner() -> Any:
         try:
             import spacy
 
-            nlp = spacy.load(NER_MODEL)
             # The NER has its own tok2vec, so the rest of the pipeline is dead weight here.
-            keep = {"ner"}
-            _NLP = spacy.load(NER_MODEL, exclude=[p for p in nlp.pipe_names if p not in keep])
+            _NLP = spacy.load(NER_MODEL, exclude=list(_NOT_NER))
         except Exception as exc:
             raise PseudonymiseError(
                 f"the spaCy Finnish model cannot load ({exc})",
@@ -528,6 +657,7 @@ class _Text:
     person_ent: list[int]  # per token: NER PERSON entity number, or -1
     org_ent: list[int]
     other_ent: list[bool]  # inside a non-person, non-org entity (place, product ...)
+    place_ent: list[bool]
     claimed: list[bool] = field(default_factory=list)
 
 
@@ -543,6 +673,7 @@ def _prepare(text: str, ents: Sequence[tuple[int, int, str]]) -> _Text:
     person = [-1] * len(tokens)
     org = [-1] * len(tokens)
     other = [False] * len(tokens)
+    place = [False] * len(tokens)
     starts = [t.start for t in tokens]
     for number, (s, e, label) in enumerate(ents):
         lo = bisect.bisect_right(starts, s) - 1
@@ -558,7 +689,9 @@ def _prepare(text: str, ents: Sequence[tuple[int, int, str]]) -> _Text:
                 org[k] = number
             else:
                 other[k] = True
-    return _Text(text, tokens, _masked(text), person, org, other, [False] * len(tokens))
+                place[k] = place[k] or label in _PLACE_LABELS
+    claimed = [False] * len(tokens)
+    return _Text(text, tokens, _masked(text), person, org, other, place, claimed)
 
 
 class _Detector:
@@ -566,6 +699,14 @@ class _Detector:
         self.morph = morph
         self.observed = observed  # case-folded capitalised forms in the whole corpus
         self.known_keys = known_keys
+        # How many different unknown forms share each possible stem: "Kalymnoksen" and
+        # "Kalymnokselle" share "kalymnos".
+        self.stem_support: Counter[str] = Counter(
+            stem
+            for form in observed
+            if not morph.word(form).known
+            for stem in {form, *_stems(form)}
+        )
 
     # bases
 
@@ -587,16 +728,14 @@ class _Detector:
                 else (_closest(form.lower(), word.common))
             )
         if not word.known:
-            seen = sorted(
-                (s for s in _stems(form) if s in self.observed and s != form.casefold()),
-                key=lambda s: (-len(s), s),
+            # Prefer a stem seen on its own (the nominative), then one shared by other forms.
+            ranked = sorted(
+                _stems(form),
+                key=lambda s: (s not in self.observed, -self.stem_support[s], -len(s), s),
             )
-            if seen:
-                return (
-                    form[: len(seen[0])]
-                    if form.casefold().startswith(seen[0])
-                    else (_upper_first(seen[0]))
-                )
+            best = ranked[0] if ranked else ""
+            if best and (best in self.observed or self.stem_support[best] > 1):
+                return form[: len(best)] if form.casefold().startswith(best) else _upper_first(best)
         return form.split(":", 1)[0] if ":" in form else form
 
     # organisations
@@ -722,60 +861,79 @@ class _Detector:
             if not self._seed(doc, i):
                 i += 1
                 continue
-            end = i + 1
-            while end < len(tokens) and end - i < 4 and self._continues(doc, end):
-                end += 1
-            forms = [t.form for t in tokens[i:end]]
+            chosen = [i]
+            while len(chosen) < 4:
+                nxt = self._next_part(doc, chosen[-1])
+                if nxt is None:
+                    break
+                chosen.append(nxt)
+            forms = [tokens[k].form for k in chosen]
             if len(forms) == 1:
                 yield _Mention("person", (self.base(forms[0]),))
             else:
                 firsts = tuple(self.base(f, "first") for f in forms[:-1])
                 yield _Mention("person", (*firsts, self.base(forms[-1], "last")))
-            i = end
+            i = chosen[-1] + 1
+
+    def _next_part(self, doc: _Text, prev: int) -> int | None:
+        """The token that continues the name ending at ``prev``, skipping an initial ("S.")."""
+        tokens = doc.tokens
+        j = prev + 1
+        if _initial(doc.text, tokens, j):
+            return j + 1 if self._continues(doc, j + 1, prev, initial=True) else None
+        return j if j < len(tokens) and self._continues(doc, j, prev) else None
 
     def _seed(self, doc: _Text, i: int) -> bool:
         form = doc.tokens[i].form
         word = self.morph.word(form)
-        if word.function and not word.person:
+        if len(form) < 2 or (word.function and not word.person):
             return False
         if word.keys & self.known_keys:
             return True
-        locative = word.place_locative or word.inner_locative
+        if (word.place_locative or word.inner_locative) and not word.first:
+            return False
+        if word.genitive and self._place_head_at(doc, i + 1):
+            return False  # "Kivikarin alueella"
+        initial = _sentence_initial(doc.masked, doc.tokens[i].start)
+        # An ordinary word opening a sentence is not a name on the NER's word ("Kiitos");
+        # capitalised inside one it usually is ("Lintu", "Saarikangas").
+        ordinary = word.known and not (word.person or word.other or word.place)
+        if self._title_before(doc, i):
+            return not ordinary or doc.person_ent[i] >= 0
         if doc.person_ent[i] >= 0:
-            return not locative or bool(word.first)
-        if not word.person or doc.other_ent[i] or doc.org_ent[i] >= 0 or locative:
+            return not (ordinary and initial) and not form.split("-", 1)[0].isupper()
+        if not word.person or doc.other_ent[i] or doc.org_ent[i] >= 0:
             return False
-        if not word.ambiguous or not _sentence_initial(doc.masked, doc.tokens[i].start):
+        if not word.ambiguous or not initial:
             return True
-        return self._title_before(doc, i) or self._first_name_at(doc, i + 1, after=i)
+        return self._first_name_at(doc, i + 1, after=i) or self._surname_at(doc, i + 1, after=i)
 
-    def _continues(self, doc: _Text, j: int) -> bool:
-        """Whether token ``j`` continues the name that ends at ``j - 1``."""
+    def _continues(self, doc: _Text, j: int, prev: int, *, initial: bool = False) -> bool:
+        """Whether token ``j`` continues the name that ends at token ``prev``."""
         tokens = doc.tokens
-        prev, token = tokens[j - 1], tokens[j]
-        if doc.claimed[j] or not _adjacent(doc.text, prev, token):
+        token = tokens[j]
+        if doc.claimed[j] or not (initial or _adjacent(doc.text, tokens[prev], token)):
             return False
-        if not _capitalised(token.form) or _legal(token.form):
-            return False
-        same_ent = doc.person_ent[j] >= 0 and doc.person_ent[j] == doc.person_ent[j - 1]
-        if same_ent:
-            return True
-        if not self.morph.word(prev.form).first:
-            return False  # only first names are followed by more of the name
+        shouting = token.form.isupper() and len(token.form) > 2  # "Franz FISCHLER"
+        if len(token.form) < 2 or not (_capitalised(token.form) or shouting):
+            return _ROMAN_RE.fullmatch(token.form) is not None and not initial  # "Paavali II"
         word = self.morph.word(token.form)
-        if word.function:
+        if _legal(token.form):
             return False
-        if word.person or word.other:
+        if word.keys & self.known_keys:
             return True
         if word.place_locative or word.inner_locative:
-            return False  # "Leena Hirvelästä" is Leena from Hirvelä
-        # A place name only is not a surname; unknown or ordinary words can be: "Tuula Rantakivi".
-        return not (word.place and not word.common)
+            return False  # "Leena Hirvelästä" is Leena from Hirvelä; "Halonen Irlantiin"
+        if doc.person_ent[j] >= 0 and doc.person_ent[j] == doc.person_ent[prev]:
+            return True
+        # Only first names are followed by more of the name. "Tuula Rantakivi" has an ordinary
+        # word as her surname, and Voikko lists many surnames as places only ("Peltola").
+        return bool(self.morph.word(tokens[prev].form).first)
 
     def _surname_first(self, doc: _Text, i: int) -> _Mention | None:
         """Colloquial "Kosken Leena", "Halosen Riikka": a genitive surname, then the first name."""
-        if not self._first_name_at(doc, i + 1, after=i):
-            return None
+        if not self._first_name_at(doc, i + 1, after=i) or self._next_part(doc, i + 1) is not None:
+            return None  # "Englannin Michael Owenin" is Michael Owen of England
         word = self.morph.word(doc.tokens[i].form)
         if not word.genitive or word.function or (word.first and not word.last):
             return None
@@ -788,6 +946,20 @@ class _Detector:
             return False
         word = self.morph.word(tokens[j].form)
         return _capitalised(tokens[j].form) and bool(word.first) and not word.inner_locative
+
+    def _place_head_at(self, doc: _Text, j: int) -> bool:
+        tokens = doc.tokens
+        if j >= len(tokens) or not _adjacent(doc.text, tokens[j - 1], tokens[j]):
+            return False
+        common = self.morph.word(tokens[j].form).common
+        return tokens[j].form.islower() and any(c.endswith(_PLACE_HEADS) for c in common)
+
+    def _surname_at(self, doc: _Text, j: int, *, after: int) -> bool:
+        tokens = doc.tokens
+        if j >= len(tokens) or doc.claimed[j] or not _adjacent(doc.text, tokens[after], tokens[j]):
+            return False
+        word = self.morph.word(tokens[j].form)
+        return _capitalised(tokens[j].form) and bool(word.last) and not word.ambiguous
 
     def _title_before(self, doc: _Text, i: int) -> bool:
         if i == 0 or not _adjacent(doc.text, doc.tokens[i - 1], doc.tokens[i]):
@@ -819,9 +991,16 @@ def _org_words(name: str) -> str:
 
 
 def _known_kind(name: str) -> NameKind:
+    """Organisations have a legal form, a school word or the shape "Vaaran Puutuote"."""
     parts = name.split()
-    is_org = (len(parts) > 1 and _legal(parts[-1])) or _org_words(name) == "oppilaitos"
-    return "org" if is_org else "person"
+    if (len(parts) > 1 and _legal(parts[-1])) or _org_words(name) == "oppilaitos":
+        return "org"
+    if len(parts) == 2:
+        morph = _morphology()
+        head, last = morph.word(parts[0]), morph.word(parts[1])
+        if head.genitive and not head.first and last.common and not last.person:
+            return "org"
+    return "person"
 
 
 def detect_names(
@@ -860,19 +1039,24 @@ def detect_names(
     matcher = _Matcher(entries, morph)
     forms: dict[int, Counter[str]] = defaultdict(Counter)
     ambiguous: dict[str, Counter[str]] = defaultdict(Counter)
+    votes: dict[int, Counter[str]] = defaultdict(Counter)  # NER labels where a name occurs
     for doc in docs:
         persons_at = frozenset(t.start for k, t in enumerate(doc.tokens) if doc.person_ent[k] >= 0)
+        labels = {t.start: _label(doc, k) for k, t in enumerate(doc.tokens)}
         for hit in matcher.hits(doc.text, persons_at=persons_at):
             surface = doc.text[hit.start : hit.end]
             if hit.entry == _AMBIGUOUS:
                 ambiguous[_upper_first(detector.base(surface))][surface] += 1
             else:
                 forms[hit.entry][surface] += 1
+                votes[hit.entry][labels.get(hit.start, "")] += 1
+                if " " not in surface and morph.word(surface).inessive:
+                    votes[hit.entry]["inessive"] += 1
     out: list[NameCandidate] = []
     known_set = {k.casefold() for k in known_names}
     for ix, entry in enumerate(entries):
         seen = forms.get(ix, Counter())
-        if not seen and entry.name.casefold() not in known_set:
+        if entry.name.casefold() not in known_set and (not seen or _a_place(entry, votes[ix])):
             continue
         out.append(NameCandidate(entry.name, entry.kind, tuple(sorted(seen)), sum(seen.values())))
     taken = {(c.kind, c.name.casefold()) for c in out}
@@ -880,6 +1064,31 @@ def detect_names(
         if ("person", name.casefold()) not in taken:
             out.append(NameCandidate(name, "person", tuple(sorted(seen)), sum(seen.values())))
     return sorted(out, key=lambda c: (c.kind, c.name.casefold(), c.name))
+
+
+def _a_place(entry: RegistryEntry, votes: Counter[str]) -> bool:
+    """Whether a one-word "person" is really a place.
+
+    It is when it occurs in the inessive ("Hirvelässä": people are not *in* someone), or when
+    Voikko knows it as a place and the NER mostly does not call it a person (Voikko's place list
+    also has first names such as "Salla" and "Mari", so it takes both).
+    """
+    if entry.kind != "person" or " " in entry.name:
+        return False
+    if votes["inessive"]:
+        return True
+    word = _morphology().word(entry.name)
+    if not word.place or word.person or word.other:
+        return False
+    return votes["place"] + votes["org"] > votes["person"]
+
+
+def _label(doc: _Text, k: int) -> str:
+    if doc.person_ent[k] >= 0:
+        return "person"
+    if doc.place_ent[k]:
+        return "place"
+    return "org" if doc.org_ent[k] >= 0 else ""
 
 
 def _group(mentions: Sequence[_Mention], known: Sequence[str]) -> list[RegistryEntry]:
@@ -1016,8 +1225,10 @@ class Pseudonymiser:
     """Replaces the names of registry entries with their pseudonyms.
 
     Multi-word names are matched first (in either order for persons: "Leena Koski", "Kosken
-    Leenan"), then single words by their form or Voikko lemma. Entries with action "ignore" keep
-    their words as they are, even when another entry would match them.
+    Leenan"), then single words by their form or Voikko lemma. A single word that belongs to
+    several people ("Koskelle" with both Leena and Pekka Koski registered) becomes "[henkilö]".
+    Entries with action "ignore" keep their words as they are, even when another entry would
+    match them.
 
     ner: resolve capitalised sentence-initial words that are also common words ("Mäki soitti."
         vs "Mäeltä näkee kauas.") with the spaCy NER; without it they are left as they are and

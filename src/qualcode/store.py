@@ -862,6 +862,40 @@ class Store:
                 (code_id, label, parent, definition, stamp, base + i),
             )
 
+    # --- name registry -------------------------------------------------------------------------
+    def names(self) -> list[tuple[str, str, str, str, str, int, str]]:
+        """(name, kind, action, pseudonym, forms JSON, count, source), sorted by name."""
+        return [
+            (str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), str(r[6]))
+            for r in self.conn.execute(
+                "SELECT name, kind, action, pseudonym, forms, count, source FROM names "
+                "ORDER BY name"
+            )
+        ]
+
+    def upsert_names(self, rows: Iterable[tuple[str, str, str, str, str, int, str]]) -> None:
+        self.conn.executemany(
+            """INSERT INTO names (name, kind, action, pseudonym, forms, count, source, updated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, action = excluded.action,
+                 pseudonym = excluded.pseudonym, forms = excluded.forms,
+                 count = excluded.count, source = excluded.source, updated = excluded.updated""",
+            ((*r, now()) for r in rows),
+        )
+
+    def participants(self) -> list[tuple[str, str | None, str | None]]:
+        """(participant, role, city) of documents that name one."""
+        return [
+            (str(r[0]), r[1], r[2])
+            for r in self.conn.execute(
+                "SELECT DISTINCT participant, role, city FROM documents "
+                "WHERE participant IS NOT NULL AND participant != '' ORDER BY participant"
+            )
+        ]
+
+    def document_texts(self) -> list[str]:
+        return [str(r[0]) for r in self.conn.execute("SELECT text FROM documents ORDER BY name")]
+
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:
         """Documents, segments (and interviewer turns among them) and words per city and kind."""

@@ -106,6 +106,11 @@ def codebook_show(file: Path) -> None:
     "sure about first (active learning).",
 )
 @click.option("--no-model", is_flag=True, help="Rules only, even if a trained model exists.")
+@click.option(
+    "--no-pseudonymise",
+    is_flag=True,
+    help="Write real names in the review CSV (internal use only).",
+)
 @click.pass_context
 def tag(
     ctx: click.Context,
@@ -115,6 +120,7 @@ def tag(
     include_interviewer: bool,
     order: str,
     no_model: bool,
+    no_pseudonymise: bool,
 ) -> None:
     """Suggest codes for segments by matching the codebook's Finnish-aware rules.
 
@@ -132,6 +138,7 @@ def tag(
     """
     from qualcode.workflow import tag as run
 
+    _warn_real_names(no_pseudonymise)
     bar = ProgressBar("Tagging")
     with opened_project(ctx) as project:
         try:
@@ -143,6 +150,7 @@ def tag(
                 include_interviewer=include_interviewer,
                 order=order,
                 use_model=not no_model,
+                pseudonymise=not no_pseudonymise,
                 progress=bar,
             )
         finally:
@@ -165,6 +173,14 @@ def tag(
         click.echo(f"  {n:>5}  {label} ({theme})")
     if report.csv_path:
         click.echo(f"Wrote {report.csv_rows} rows to {report.csv_path}")
+
+
+def _warn_real_names(no_pseudonymise: bool) -> None:
+    if no_pseudonymise:
+        click.echo(
+            "Warning: --no-pseudonymise writes real names; keep the file inside the project team.",
+            err=True,
+        )
 
 
 @cli.command()

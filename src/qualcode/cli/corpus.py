@@ -161,19 +161,23 @@ def export() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV file to write.",
 )
+@click.option("--no-pseudonymise", is_flag=True, help="Export real names (internal use only).")
 @click.pass_context
-def export_segments(ctx: click.Context, out: Path) -> None:
+def export_segments(ctx: click.Context, out: Path, no_pseudonymise: bool) -> None:
     """Write all segments with their document metadata and offsets.
 
     Columns: segment_id,document,city,participant,role,kind,speaker,is_interviewer,
-    start,end,text. Cells that Excel would run as formulas are prefixed with '.
+    start,end,text. Texts are pseudonymised (see 'qualcode names'). Cells that Excel would
+    run as formulas are prefixed with '.
 
     \b
     Example:
       qualcode export segments --out segments.csv
     """
+    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow import export_segments as run
 
+    _warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
-        n = run(project, out)
+        n = run(project, out, pseudonymise=not no_pseudonymise)
     click.echo(f"Wrote {n} segments to {out}")

@@ -42,6 +42,9 @@ from qualcode.cli.main import ProgressBar, cli, opened_project
     show_default=True,
     help="Measure shown on screen and in the heat map.",
 )
+@click.option(
+    "--no-pseudonymise", is_flag=True, help="Real names in the quotes sheet (internal use only)."
+)
 @click.pass_context
 def matrix(
     ctx: click.Context,
@@ -51,6 +54,7 @@ def matrix(
     out: Path | None,
     plot: Path | None,
     measure: str,
+    no_pseudonymise: bool,
 ) -> None:
     """Build the framework matrix of accepted codings (cities x themes).
 
@@ -63,9 +67,11 @@ def matrix(
       qualcode matrix --out matriisi.xlsx --plot teemat.png
       qualcode matrix --by role --level code --out matriisi.csv
     """
+    from qualcode.cli.coding import _warn_real_names
     from qualcode.matrix import wide
     from qualcode.workflow.reporting import matrix as run
 
+    _warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
         result = run(
             project,
@@ -75,6 +81,7 @@ def matrix(
             out=out,
             plot=plot,
             measure=measure,
+            pseudonymise=not no_pseudonymise,
         )
     table = wide(result.table, measure, by)
     click.echo(f"{measure} by {by} ({level} level)")
@@ -113,6 +120,9 @@ def matrix(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the .docx files.",
 )
+@click.option(
+    "--no-pseudonymise", is_flag=True, help="Real names in the quotes (internal use only)."
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -122,6 +132,7 @@ def report(
     lang: str,
     date: str | None,
     out_dir: Path,
+    no_pseudonymise: bool,
 ) -> None:
     """Write Word situation snapshots (one per city) from the accepted codings.
 
@@ -135,8 +146,10 @@ def report(
       qualcode report --all --out raportit/
       qualcode report --city Saarvala --lang en --out raportit/
     """
+    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.reporting import report as run
 
+    _warn_real_names(no_pseudonymise)
     bar = ProgressBar("Writing reports")
     with opened_project(ctx) as project:
         try:
@@ -148,6 +161,7 @@ def report(
                 template=template,
                 lang=lang,
                 date=date,
+                pseudonymise=not no_pseudonymise,
                 progress=bar,
             )
         finally:

@@ -238,8 +238,25 @@ def status(project: Project) -> list[StatusRow]:
     return project.store.status_rows()
 
 
-def export_segments(project: Project, out: Path) -> int:
-    rows = list(project.store.segment_export_rows())
+def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
+    from qualcode.workflow.names import filter_for
+
+    clean = filter_for(project, pseudonymise)
+    # Participant and speaker columns carry names too: they pass the same filter as the text.
+    rows = [
+        (
+            r[0],
+            r[1],
+            r[2],
+            clean(str(r[3] or "")),
+            r[4],
+            r[5],
+            clean(str(r[6] or "")),
+            *r[7:10],
+            clean(str(r[10])),
+        )
+        for r in project.store.segment_export_rows()
+    ]
     write_csv(out, SEGMENT_COLUMNS, rows)
     return len(rows)
 

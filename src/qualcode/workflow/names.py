@@ -1,10 +1,239 @@
-"""Pseudonymisation where it meets the project (registry in the store, metadata names)."""
+"""Pseudonymisation where it meets the project: the name registry and the text filter.
+
+Everything that leaves the project passes through :func:`project_pseudonymiser` (review
+CSVs, exported segments, matrix quotes, Word reports, REFI-QDA sources, disagreement lists).
+The filter knows the registry (``qualcode names detect`` / ``names import``) and, always,
+the participants named in the metadata, so that their names never leave even before a
+detection run. The stored transcripts are never altered.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from qualcode.csvout import write_csv
+from qualcode.errors import QualcodeError
 from qualcode.project import Project
+
+if TYPE_CHECKING:
+    from qualcode.pseudonymise import RegistryEntry
+
+NAME_COLUMNS = ("name", "kind", "action", "pseudonym", "forms", "count", "source")
+_ACTIONS = ("pseudonymise", "ignore")
+
+
+def registry(project: Project) -> list[RegistryEntry]:
+    """The project's registry entries, with metadata participants always included."""
+    from qualcode.pseudonymise import NameCandidate, RegistryEntry, assign_pseudonyms
+
+    stored = [
+        RegistryEntry(name, kind, action, pseudonym, tuple(json.loads(forms)))  # type: ignore[arg-type]
+        for name, kind, action, pseudonym, forms, _, _ in project.store.names()
+    ]
+    known = {e.name for e in stored}
+    participants = project.store.participants()
+    missing = [NameCandidate(p, "person", (p,), 0) for p, _, _ in participants if p not in known]
+    if not missing:
+        return stored
+    roles = {p: role for p, role, _ in participants if role}
+    return assign_pseudonyms(missing, roles=roles, existing=stored)
+
+
+@dataclass(frozen=True)
+class DetectReport:
+    candidates: int
+    new: int
+    people: int
+    organisations: int
+
+
+def detect(
+    project: Project, *, progress: Callable[[int, int, str], None] | None = None
+) -> DetectReport:
+    """Find person and organisation names in every document and fill the registry."""
+    from qualcode.pseudonymise import RegistryEntry, assign_pseudonyms, detect_names
+
+    store = project.store
+    texts = store.document_texts()
+    participants = store.participants()
+    if progress:
+        progress(0, 1, "detecting names")
+    candidates = detect_names(texts, known=[p for p, _, _ in participants])
+    existing = registry(project)
+    roles = {p: role for p, role, _ in participants if role}
+    # Town names are not people: they stay in the registry as 'ignore', never replaced.
+    cities = set(store.cities())
+    entries = assign_pseudonyms(candidates, roles=roles, existing=existing)
+    counts = {c.name: c.count for c in candidates}
+    before = {name for name, *_ in store.names()}
+    rows = []
+    for e in entries:
+        action = "ignore" if e.name in cities else e.action
+        entry = RegistryEntry(e.name, e.kind, action, e.pseudonym, e.forms)
+        source = "metadata" if any(e.name == p for p, _, _ in participants) else "detected"
+        rows.append(
+            (
+                entry.name,
+                entry.kind,
+                entry.action,
+                entry.pseudonym,
+                json.dumps(list(entry.forms), ensure_ascii=False),
+                counts.get(entry.name, 0),
+                source,
+            )
+        )
+    with store.transaction():
+        store.upsert_names(rows)
+    _forget(project)
+    if progress:
+        progress(1, 1, "")
+    return DetectReport(
+        len(candidates),
+        len({r[0] for r in rows} - before),
+        sum(1 for r in rows if r[1] == "person"),
+        sum(1 for r in rows if r[1] == "org"),
+    )
+
+
+def export_names(project: Project, out: Path) -> int:
+    entries = registry(project)
+    stored = {name: (count, source) for name, _, _, _, _, count, source in project.store.names()}
+    rows = [
+        (
+            e.name,
+            e.kind,
+            e.action,
+            e.pseudonym,
+            "; ".join(e.forms),
+            stored.get(e.name, (0, "metadata"))[0],
+            stored.get(e.name, (0, "metadata"))[1],
+        )
+        for e in entries
+    ]
+    write_csv(out, NAME_COLUMNS, rows)
+    return len(rows)
+
+
+def import_names(project: Project, path: Path) -> int:
+    """Apply a reviewed names CSV (keep/ignore, pseudonyms, extra forms); all rows or none."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = path.read_bytes().decode("cp1252")
+    except OSError as exc:
+        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    missing = [
+        c for c in ("name", "kind", "action", "pseudonym") if c not in (reader.fieldnames or [])
+    ]
+    if missing:
+        raise QualcodeError(
+            f"{path}:1: missing column '{missing[0]}'", f"the header is {','.join(NAME_COLUMNS)}"
+        )
+    rows = []
+    pseudonyms: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        name = (row.get("name") or "").strip().lstrip("'")
+        if not name:
+            continue
+        kind = (row.get("kind") or "").strip()
+        action = (row.get("action") or "").strip().lower()
+        pseudonym = (row.get("pseudonym") or "").strip().lstrip("'")
+        if kind not in ("person", "org"):
+            raise QualcodeError(f"{path}:{line}: kind '{kind}' must be person or org")
+        if action in ("keep", "pidä"):
+            action = "pseudonymise"
+        if action not in _ACTIONS:
+            raise QualcodeError(
+                f"{path}:{line}: action '{action}' not understood",
+                "use pseudonymise (or keep) or ignore",
+            )
+        if action == "pseudonymise" and not pseudonym:
+            raise QualcodeError(f"{path}:{line}: '{name}' needs a pseudonym")
+        forms = [f.strip() for f in (row.get("forms") or "").split(";") if f.strip()]
+        count = int(row.get("count") or 0) if (row.get("count") or "0").isdigit() else 0
+        rows.append(
+            (
+                name,
+                kind,
+                action,
+                pseudonym,
+                json.dumps(sorted(set(forms) | {name}), ensure_ascii=False),
+                count,
+                (row.get("source") or "manual").strip() or "manual",
+            )
+        )
+        if action == "pseudonymise":
+            pseudonyms[pseudonym] = pseudonyms.get(pseudonym, 0) + 1
+    with project.store.transaction():
+        project.store.upsert_names(rows)
+    _forget(project)
+    return len(rows)
+
+
+def _forget(project: Project) -> None:
+    """The registry changed: the next text filter must be built afresh."""
+    if hasattr(project, "_text_mapper"):
+        del project._text_mapper  # type: ignore[attr-defined]
+
+
+def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], int]]]:
+    """Pseudonymise a text and map offsets of the original onto the new text."""
+    cached = getattr(project, "_text_mapper", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    from qualcode.pseudonymise import Pseudonymiser
+
+    entries = [e for e in registry(project) if e.action == "pseudonymise" or e.action == "ignore"]
+    if not entries:
+
+        def identity(text: str) -> tuple[str, Callable[[int], int]]:
+            return text, lambda i: i
+
+        project._text_mapper = identity  # type: ignore[attr-defined]
+        return identity
+    pseudonymiser = Pseudonymiser(entries)
+
+    def mapper(text: str) -> tuple[str, Callable[[int], int]]:
+        spans = sorted(pseudonymiser.spans(text))
+        if not spans:
+            return text, lambda i: i
+        out: list[str] = []
+        cuts: list[tuple[int, int, int, int]] = []  # old start, old end, new start, new end
+        pos = 0
+        new_pos = 0
+        for start, end, replacement in spans:
+            out.append(text[pos:start])
+            new_pos += start - pos
+            out.append(replacement)
+            cuts.append((start, end, new_pos, new_pos + len(replacement)))
+            new_pos += len(replacement)
+            pos = end
+        out.append(text[pos:])
+
+        def move(i: int) -> int:
+            shift = 0
+            for old_start, old_end, _new_start, new_end in cuts:
+                if i <= old_start:
+                    break
+                if i < old_end:  # inside a replaced name: snap to the pseudonym's edge
+                    return new_end
+                shift = new_end - old_end
+            return i + shift
+
+        return "".join(out), move
+
+    project._text_mapper = mapper  # type: ignore[attr-defined]
+    return mapper
 
 
 def project_pseudonymiser(project: Project) -> Callable[[str], str]:
@@ -13,10 +242,61 @@ def project_pseudonymiser(project: Project) -> Callable[[str], str]:
     return lambda text: mapper(text)[0]
 
 
-def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], int]]]:
-    """Pseudonymise a text and map offsets from the original to the new text."""
+def no_filter(text: str) -> str:
+    return text
 
-    def identity(text: str) -> tuple[str, Callable[[int], int]]:
-        return text, lambda i: i
 
-    return identity
+def check_file(project: Project, path: Path) -> list[tuple[str, int]]:
+    """Registry names (any known form) that occur in an exported file: the last safety net."""
+    from qualcode.pseudonymise import check_text
+
+    entries = [e for e in registry(project) if e.action == "pseudonymise"]
+    return check_text(_file_text(path), entries)
+
+
+def _file_text(path: Path) -> str:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".docx":
+            import docx
+
+            document = docx.Document(str(path))
+            parts = [p.text for p in document.paragraphs]
+            for table in document.tables:
+                parts.extend(cell.text for row in table.rows for cell in row.cells)
+            return "\n".join(parts)
+        if suffix == ".xlsx":
+            import openpyxl
+
+            book = openpyxl.load_workbook(path, read_only=True)
+            return "\n".join(
+                str(v)
+                for sheet in book
+                for row in sheet.iter_rows(values_only=True)
+                for v in row
+                if v is not None
+            )
+        if suffix == ".qdpx":
+            import zipfile
+
+            with zipfile.ZipFile(path) as zf:
+                return "\n".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
+        return path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def filter_for(project: Project, pseudonymise: bool) -> Callable[[str], str]:
+    return project_pseudonymiser(project) if pseudonymise else no_filter
+
+
+__all__: Sequence[str] = (
+    "check_file",
+    "detect",
+    "export_names",
+    "filter_for",
+    "import_names",
+    "project_pseudonymiser",
+    "registry",
+    "text_mapper",
+)

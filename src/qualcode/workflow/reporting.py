@@ -51,11 +51,11 @@ def load_matrix_data(project: Project, *, include_suggested: bool = False) -> Ma
     return MatrixData(documents=documents, codings=codings)
 
 
-def pseudonymiser(project: Project) -> Callable[[str], str]:
+def pseudonymiser(project: Project, enabled: bool = True) -> Callable[[str], str]:
     """The text filter applied to everything that leaves the project (quotes, exports)."""
-    from qualcode.workflow.names import project_pseudonymiser
+    from qualcode.workflow.names import filter_for
 
-    return project_pseudonymiser(project)
+    return filter_for(project, enabled)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def matrix(
     out: Path | None = None,
     plot: Path | None = None,
     measure: str = "per_1000_words",
+    pseudonymise: bool = True,
 ) -> MatrixResult:
     from qualcode.matrix import GROUPS, LEVELS, MEASURES, build_matrix, heatmap
     from qualcode.workflow.tagging import load_project_codebook
@@ -98,20 +99,26 @@ def matrix(
             columns = list(long.columns)
             atomic_write_bytes(out, csv_bytes(columns, long.itertuples(index=False, name=None)))
         else:
-            atomic_write_bytes(out, _xlsx(project, data, codebook, long, by, level))
+            atomic_write_bytes(
+                out, _xlsx(pseudonymiser(project, pseudonymise), data, codebook, long, by, level)
+            )
     if plot is not None:
         heatmap(long, plot, measure=measure, by=by, title=codebook.name)
     return MatrixResult(long, str(out) if out else None, str(plot) if plot else None)
 
 
 def _xlsx(
-    project: Project, data: MatrixData, codebook: Codebook, long: pd.DataFrame, by: str, level: str
+    clean: Callable[[str], str],
+    data: MatrixData,
+    codebook: Codebook,
+    long: pd.DataFrame,
+    by: str,
+    level: str,
 ) -> bytes:
     import pandas as pd
 
     from qualcode.matrix import MEASURES, representative_quotes, wide
 
-    clean = pseudonymiser(project)
     quotes = representative_quotes(data, codebook, by=by, level=level)
     labels = dict(zip(long["code"], long["label"], strict=False))
     quotes.insert(2, "label", quotes["code"].map(labels))
@@ -147,6 +154,7 @@ def report(
     template: Path | None = None,
     lang: str = "fi",
     date: str | None = None,
+    pseudonymise: bool = True,
     progress: Progress | None = None,
 ) -> ReportResult:
     from qualcode.matrix import build_matrix, heatmap, representative_quotes
@@ -186,7 +194,7 @@ def report(
             code_matrix=code_matrix,
             theme_quotes=representative_quotes(data, codebook, level="theme", per_cell=4),
             code_quotes=representative_quotes(data, codebook, level="code", per_cell=2),
-            pseudonymise=pseudonymiser(project),
+            pseudonymise=pseudonymiser(project, pseudonymise),
             date=shown_date,
             lang=lang,
             place_forms=project.settings.place_forms,

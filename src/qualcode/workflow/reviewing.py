@@ -43,7 +43,11 @@ def apply_review(
         [s.segment_id for s in states.values()]
         + [line.values.get("segment_id", "").strip() for line in lines]
     )
-    decisions, problems = validate_review(lines, infos, texts, store.code_ids())
+    from qualcode.workflow.names import project_pseudonymiser
+
+    clean = project_pseudonymiser(project)
+    shown = {sid: clean(text) for sid, text in texts.items()}
+    decisions, problems = validate_review(lines, infos, shown, store.code_ids(), texts)
     if problems and not skip_invalid:
         raise ReviewFileError(str(path), problems)
     accepted = rejected = added = undecided = unchanged = 0

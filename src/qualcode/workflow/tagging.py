@@ -248,6 +248,7 @@ def tag(
     include_interviewer: bool = False,
     order: str = "document",
     use_model: bool = True,
+    pseudonymise: bool = True,
     progress: Progress | None = None,
 ) -> TagReport:
     """Match the codebook (and the latest trained model) against the segments; refresh the
@@ -343,7 +344,16 @@ def tag(
 
     csv_rows = 0
     if out is not None:
-        atomic_write_bytes(out, review_csv_bytes(rows, delimiter=project.settings.review_delimiter))
+        from qualcode.workflow.names import filter_for
+
+        atomic_write_bytes(
+            out,
+            review_csv_bytes(
+                rows,
+                delimiter=project.settings.review_delimiter,
+                clean=filter_for(project, pseudonymise),
+            ),
+        )
         csv_rows = len(rows)
     themes: Counter[str] = Counter(codebook.theme_of(r.code) for r in rows if r.code in codebook)
     by_theme = tuple(

@@ -1,0 +1,247 @@
+"""Person-name pseudonymisation quality on Finnish text with gold names (Turku NER corpus).
+
+Each document of the chosen split is rebuilt as plain text from its tokens. qualcode detects
+names on the split itself (nothing is known in advance), assigns pseudonyms and replaces the
+person entries; the baseline replaces the spaCy Finnish NER's PERSON entities. Both are scored
+in the same run on the same text:
+
+- recall: the share of gold person-name tokens (B-PER/I-PER) that no longer appear, i.e. that
+  a replacement overlaps;
+- precision: the share of replaced tokens that are gold person-name tokens.
+
+qualcode's organisation entries are left out of the person scores (an organisation replaced is
+not a person found); ``all_kinds_precision`` shows precision when they are replaced too.
+``qualcode_ner_apply`` is the same registry applied with ``Pseudonymiser(ner=True)``, which asks
+the NER about capitalised sentence-initial words that are also common words.
+
+    python bench/pseudonymise.py --split dev [--json] [--errors 30]
+
+Tune on dev; report test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "bench-data" / "turku-ner"
+sys.path.insert(0, str(REPO / "src"))
+
+from qualcode.pseudonymise import (  # noqa: E402
+    NameCandidate,
+    Pseudonymiser,
+    assign_pseudonyms,
+    detect_names,
+)
+
+_NO_SPACE_BEFORE = frozenset(",.;:!?)]}%”»")
+_NO_SPACE_AFTER = frozenset("([{“«")
+
+
+@dataclass
+class Document:
+    text: str
+    spans: list[tuple[int, int]]  # character span of each token
+    tags: list[str]  # IOB2 tag of each token
+
+
+def read_conll(path: Path) -> Iterator[Document]:
+    """Documents of a two-column IOB2 file, rebuilt as text (sentences joined by spaces)."""
+    sentences: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+
+    def flush_doc() -> Iterator[Document]:
+        if current:
+            sentences.append(list(current))
+            current.clear()
+        if sentences:
+            yield build(sentences)
+            sentences.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("-DOCSTART-"):
+            yield from flush_doc()
+        elif not line.strip():
+            if current:
+                sentences.append(list(current))
+                current.clear()
+        else:
+            form, _, tag = line.partition("\t")
+            current.append((form, tag.strip() or "O"))
+    yield from flush_doc()
+
+
+def build(sentences: Sequence[Sequence[tuple[str, str]]]) -> Document:
+    parts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    tags: list[str] = []
+    pos = 0
+    for s, sentence in enumerate(sentences):
+        for k, (form, tag) in enumerate(sentence):
+            glue = (s or k) and not (
+                form in _NO_SPACE_BEFORE or (k and sentence[k - 1][0] in _NO_SPACE_AFTER)
+            )
+            if glue:
+                parts.append(" ")
+                pos += 1
+            parts.append(form)
+            spans.append((pos, pos + len(form)))
+            tags.append(tag)
+            pos += len(form)
+    return Document("".join(parts), spans, tags)
+
+
+@dataclass
+class Score:
+    gold: int = 0
+    found: int = 0  # gold person tokens replaced
+    replaced: int = 0
+    correct: int = 0  # replaced tokens that are gold person tokens
+
+    def add(self, doc: Document, replaced: Sequence[tuple[int, int]]) -> None:
+        ordered = sorted(replaced)
+        for (start, end), tag in zip(doc.spans, doc.tags, strict=True):
+            person = tag.endswith("PER")
+            hit = any(s < end and start < e for s, e in ordered)
+            self.gold += person
+            self.found += person and hit
+            self.replaced += hit
+            self.correct += person and hit
+
+    def as_json(self) -> dict[str, float | int]:
+        return {
+            "recall": round(self.found / self.gold, 4) if self.gold else 0.0,
+            "precision": round(self.correct / self.replaced, 4) if self.replaced else 0.0,
+            "gold_person_tokens": self.gold,
+            "found": self.found,
+            "replaced_tokens": self.replaced,
+            "replaced_person_tokens": self.correct,
+        }
+
+
+def spacy_baseline(docs: Sequence[Document]) -> tuple[Score, float]:
+    import spacy
+
+    nlp = spacy.load("spacy_fi_experimental_web_md")
+    started = time.perf_counter()
+    score = Score()
+    for doc, parsed in zip(docs, nlp.pipe(d.text for d in docs), strict=True):
+        spans = [(e.start_char, e.end_char) for e in parsed.ents if e.label_ == "PERSON"]
+        score.add(doc, spans)
+    return score, time.perf_counter() - started
+
+
+def qualcode_run(
+    docs: Sequence[Document],
+) -> tuple[dict[str, tuple[Score, Score]], list[NameCandidate], dict[str, float]]:
+    """Detect once; score the default Pseudonymiser and the one that also asks the NER."""
+    timing: dict[str, float] = {}
+    started = time.perf_counter()
+    texts = [d.text for d in docs]
+    candidates = detect_names(texts)
+    timing["detect_s"] = round(time.perf_counter() - started, 2)
+    entries = assign_pseudonyms(candidates)
+    scores: dict[str, tuple[Score, Score]] = {}
+    for label, ner in (("default", False), ("ner_apply", True)):
+        step = time.perf_counter()
+        persons = Pseudonymiser([e for e in entries if e.kind == "person"], ner=ner)
+        everything = Pseudonymiser(entries, ner=ner)
+        person_score, all_score = Score(), Score()
+        for doc in docs:
+            person_score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)])
+            all_score.add(doc, [(s, e) for s, e, _ in everything.spans(doc.text)])
+        timing[f"apply_{label}_s"] = round((time.perf_counter() - step) / 2, 2)
+        scores[label] = (person_score, all_score)
+    return scores, candidates, timing
+
+
+def misses(docs: Sequence[Document], pseudonymiser: Pseudonymiser, limit: int) -> list[str]:
+    """Gold person tokens left in place, and replaced tokens that are not persons (for tuning)."""
+    left: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    for doc in docs:
+        spans = [(s, e) for s, e, _ in pseudonymiser.spans(doc.text)]
+        for (start, end), tag in zip(doc.spans, doc.tags, strict=True):
+            hit = any(s < end and start < e for s, e in spans)
+            form = doc.text[start:end]
+            if tag.endswith("PER") and not hit:
+                left[form] += 1
+            elif hit and not tag.endswith("PER"):
+                wrong[f"{form} ({tag})"] += 1
+    return [
+        "missed: " + ", ".join(f"{f}×{n}" for f, n in left.most_common(limit)),
+        "wrongly replaced: " + ", ".join(f"{f}×{n}" for f, n in wrong.most_common(limit)),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=["dev", "test"], default="dev")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--errors", type=int, default=0, help="show the N most common errors")
+    args = parser.parse_args()
+    path = DATA / f"{args.split}.tsv"
+    if not path.exists():
+        print(f"skipped: {path} is not here (the Turku NER data lives in /work/shared)")
+        return 0
+    docs = list(read_conll(path))
+    scores, candidates, timing = qualcode_run(docs)
+    baseline, baseline_s = spacy_baseline(docs)
+    tokens = sum(len(d.tags) for d in docs)
+
+    def qualcode(label: str) -> dict[str, object]:
+        person_score, all_score = scores[label]
+        seconds = timing["detect_s"] + timing[f"apply_{label}_s"]
+        return {
+            **person_score.as_json(),
+            "all_kinds_precision": all_score.as_json()["precision"],
+            "seconds": round(seconds, 2),
+            "tokens_per_s": round(tokens / seconds),
+        }
+
+    result: dict[str, object] = {
+        "split": args.split,
+        "documents": len(docs),
+        "tokens": tokens,
+        "qualcode": qualcode("default"),
+        "qualcode_ner_apply": qualcode("ner_apply"),
+        "baseline": {
+            **baseline.as_json(),
+            "name": "spaCy fi NER, PERSON entities",
+            "seconds": round(baseline_s, 2),
+        },
+        "candidates": {
+            "person": sum(c.kind == "person" for c in candidates),
+            "org": sum(c.kind == "org" for c in candidates),
+        },
+        "timing": timing,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        for system in ("qualcode", "qualcode_ner_apply", "baseline"):
+            r = result[system]
+            assert isinstance(r, dict)
+            print(
+                f"{system:18} recall {r['recall']:.3f}  precision {r['precision']:.3f}  "
+                f"({r['found']}/{r['gold_person_tokens']} gold, "
+                f"{r['replaced_person_tokens']}/{r['replaced_tokens']} replaced)"
+            )
+        print(f"{args.split}: {len(docs)} documents, {tokens} tokens; qualcode timing {timing}")
+    if args.errors:
+        entries = assign_pseudonyms(candidates)
+        persons = Pseudonymiser([e for e in entries if e.kind == "person"])
+        for line in misses(docs, persons, args.errors):
+            print(line, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

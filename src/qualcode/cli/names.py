@@ -1,0 +1,118 @@
+"""Commands for the name registry: names detect, export, import, check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from qualcode.cli.main import ProgressBar, cli, opened_project
+
+
+@cli.group()
+def names() -> None:
+    """The registry of people and organisations that exports pseudonymise.
+
+    Everything that leaves the project (review CSVs, exported segments, matrix quotes, Word
+    reports, REFI-QDA sources) has registry names replaced by stable pseudonyms such as
+    [kaupungin edustaja 1], [henkilö 3] or [yritys A]. Participants named in metadata.csv
+    are always included. The stored transcripts are never changed.
+
+    \b
+    Example:
+      qualcode names detect
+      qualcode names export --out nimet.csv
+    """
+
+
+@names.command("detect")
+@click.pass_context
+def names_detect(ctx: click.Context) -> None:
+    """Find person and organisation names in all documents and add them to the registry.
+
+    Uses the spaCy Finnish NER, Voikko's proper-noun morphology and the metadata's
+    participants; inflected forms are grouped under one name. Existing pseudonyms and
+    decisions are kept.
+
+    \b
+    Example:
+      qualcode names detect
+    """
+    from qualcode.workflow.names import detect
+
+    bar = ProgressBar("Detecting names")
+    with opened_project(ctx) as project:
+        try:
+            report = detect(project, progress=bar)
+        finally:
+            bar.close()
+    click.echo(
+        f"{report.candidates} names found ({report.new} new); registry: "
+        f"{report.people} people, {report.organisations} organisations"
+    )
+
+
+@names.command("export")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write.",
+)
+@click.pass_context
+def names_export(ctx: click.Context, out: Path) -> None:
+    """Write the registry for review: name,kind,action,pseudonym,forms,count,source.
+
+    Set action to 'ignore' for words that are not names (places, products), change a
+    pseudonym, or add forms (separated by ';'), then load it with 'names import'.
+
+    \b
+    Example:
+      qualcode names export --out nimet.csv
+    """
+    from qualcode.workflow.names import export_names
+
+    with opened_project(ctx) as project:
+        n = export_names(project, out)
+    click.echo(f"Wrote {n} names to {out}")
+
+
+@names.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def names_import(ctx: click.Context, file: Path) -> None:
+    """Load a reviewed names CSV (all rows are checked before any is saved).
+
+    \b
+    Example:
+      qualcode names import nimet.csv
+    """
+    from qualcode.workflow.names import import_names
+
+    with opened_project(ctx) as project:
+        n = import_names(project, file)
+    click.echo(f"Updated {n} names")
+
+
+@names.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def names_check(ctx: click.Context, file: Path) -> None:
+    """Scan an exported file (.docx, .csv, .xlsx, .qdpx, text) for registry names.
+
+    The safety net to run before sending a report: exit code 1 and one line per name found.
+
+    \b
+    Example:
+      qualcode names check raportit/Saarvala.docx
+    """
+    from qualcode.workflow.names import check_file
+
+    with opened_project(ctx) as project:
+        found = check_file(project, file)
+    if not found:
+        click.echo(f"OK: no registry names in {file}")
+        return
+    for form, position in found:
+        click.echo(f"{file}: name '{form}' at character {position}")
+    raise SystemExit(1)

@@ -1,0 +1,166 @@
+"""Names never leave the project: registry, pseudonymised exports, the check command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO, SAMPLE
+from qualcode.cli import cli
+from qualcode.project import init_project
+
+CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
+
+
+def run(project: Path, *args: object, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, ["--project", str(project), *map(str, args)])
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("names") / "proj"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE)
+    run(root, "names", "detect")
+    run(root, "tag")
+    run(root, "review", SAMPLE / "review-decisions.csv")
+    return root
+
+
+def metadata_forms(project: Path, tmp_path: Path) -> set[str]:
+    run(project, "names", "export", "--out", tmp_path / "n.csv")
+    rows = csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig")))
+    forms: set[str] = set()
+    for r in rows:
+        if r["source"] == "metadata":
+            forms.update(f.strip() for f in r["forms"].split(";") if f.strip())
+            forms.add(r["name"])
+    return forms
+
+
+def leaked(text: str, forms: set[str]) -> list[str]:
+    return sorted(f for f in forms if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text))
+
+
+def docx_text(path: Path) -> str:
+    document = docx.Document(str(path))
+    parts = [p.text for p in document.paragraphs]
+    parts += [c.text for t in document.tables for row in t.rows for c in row.cells]
+    return "\n".join(parts)
+
+
+def test_participants_are_in_the_registry_with_role_pseudonyms(
+    project: Path, tmp_path: Path
+) -> None:
+    forms = metadata_forms(project, tmp_path)
+    assert {"Elina Saarikorpi", "Jaana Ketola", "Petri Kallio"} <= forms
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig"))))
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["Jaana Ketola"]["pseudonym"].startswith("[kaupungin edustaja ")
+    assert by_name["Elina Saarikorpi"]["pseudonym"].startswith("[yrittäjä ")
+    assert any(r["kind"] == "org" and r["pseudonym"].startswith("[yritys ") for r in rows)
+
+
+def test_no_participant_name_leaves_in_any_export(project: Path, tmp_path: Path) -> None:
+    forms = metadata_forms(project, tmp_path)
+    assert len(forms) > 25
+    run(project, "report", "--all", "--out", tmp_path / "rep", "--date", "2026-11-27")
+    run(project, "export", "segments", "--out", tmp_path / "s.csv")
+    run(project, "tag", "--out", tmp_path / "r.csv")
+    run(project, "matrix", "--out", tmp_path / "m.xlsx")
+    run(project, "export", "qdpx", tmp_path / "p.qdpx")
+    texts = {p.name: docx_text(p) for p in (tmp_path / "rep").glob("*.docx")}
+    texts["segments"] = (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
+    texts["review"] = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    import openpyxl
+
+    book = openpyxl.load_workbook(tmp_path / "m.xlsx")
+    texts["quotes"] = "\n".join(
+        str(v) for row in book["quotes"].iter_rows(values_only=True) for v in row if v
+    )
+    with zipfile.ZipFile(tmp_path / "p.qdpx") as zf:
+        texts["qdpx"] = "\n".join(
+            zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("sources/")
+        )
+    assert "[kaupungin edustaja" in texts["segments"]
+    for name, text in texts.items():
+        assert leaked(text, forms) == [], name
+
+
+def test_the_original_text_is_unchanged_and_no_pseudonymise_warns(
+    project: Path, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--project",
+            str(project),
+            "export",
+            "segments",
+            "--no-pseudonymise",
+            "--out",
+            str(tmp_path / "raw.csv"),
+        ],
+    )
+    assert result.exit_code == 0
+    assert "Warning: --no-pseudonymise writes real names" in result.output
+    raw = (tmp_path / "raw.csv").read_text(encoding="utf-8-sig")
+    assert "Jaana Ketola" in raw or "Ketola" in raw
+
+
+def test_review_accepts_the_pseudonymised_text(tmp_path: Path) -> None:
+    folder = tmp_path / "aineisto"
+    folder.mkdir()
+    name = "lounajoki-03-yritys.vtt"
+    (folder / name).write_bytes((SAMPLE / name).read_bytes())
+    (folder / "metadata.csv").write_text(
+        "file,city,participant,role,organisation_type,kind\n"
+        f"{name},Lounajoki,Elina Saarikorpi,yrittäjä,yritys,interview\n",
+        encoding="utf-8",
+    )
+    root = tmp_path / "p"
+    init_project(root, codebook=CODEBOOK)
+    run(root, "import", folder)
+    out = tmp_path / "r.csv"
+    run(root, "tag", "--out", out)
+    text = out.read_text(encoding="utf-8-sig")
+    assert "Saarikorpi" not in text and "[yrittäjä 1]" in text
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    for r in rows:
+        r["decision"] = "y"
+    path = tmp_path / "d.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert f"{len(rows)} accepted" in run(root, "review", path)
+
+
+def test_names_import_and_check(project: Path, tmp_path: Path) -> None:
+    run(project, "names", "export", "--out", tmp_path / "n.csv")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig"))))
+    target = next(r for r in rows if r["name"] == "Jaana Ketola")
+    target["pseudonym"] = "[elinkeinojohtaja]"
+    with (tmp_path / "m.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert "Updated" in run(project, "names", "import", tmp_path / "m.csv")
+    run(project, "export", "segments", "--out", tmp_path / "s.csv")
+    assert "[elinkeinojohtaja]" in (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
+    (tmp_path / "vuoto.txt").write_text("Puhuin eilen Jaana Ketolan kanssa.", encoding="utf-8")
+    output = run(project, "names", "check", tmp_path / "vuoto.txt", code=1)
+    assert "name 'Jaana Ketolan'" in output or "name 'Ketolan'" in output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,kind,action,pseudonym\nX,person,maybe,[x]\n", encoding="utf-8")
+    output = run(project, "names", "import", bad, code=1)
+    assert output.splitlines()[0] == f"Error: {bad}:2: action 'maybe' not understood"
