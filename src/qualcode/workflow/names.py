@@ -183,7 +183,7 @@ def import_names(project: Project, path: Path) -> int:
 def _forget(project: Project) -> None:
     """The registry changed: the next text filter must be built afresh."""
     if hasattr(project, "_text_mapper"):
-        del project._text_mapper  # type: ignore[attr-defined]
+        del project._text_mapper
 
 
 def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], int]]]:
