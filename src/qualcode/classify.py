@@ -34,6 +34,8 @@ from qualcode.match import FormKeys, form_keys, tokenize
 FORMAT = "qualcode-classifier/1"
 VECTOR_MODEL = "spacy_fi_experimental_web_md"
 _VECTOR_DIM = 300
+_MAX_CHAR_FEATURES = 200_000
+_MAX_LEMMA_FEATURES = 100_000
 
 
 class ModelError(QualcodeError):
@@ -105,11 +107,21 @@ class _Featurizer:
         self.lemma_weight = lemma_weight
         self.vector_weight = vector_weight
         self.analyzer = analyzer
+        # Vocabulary caps keep a corpus-scale model (and its stored arrays) to a bounded size;
+        # they never bind on a few thousand segments.
         self.char = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=char_ngrams, sublinear_tf=True, dtype=np.float32
+            max_features=_MAX_CHAR_FEATURES,
+            analyzer="char_wb",
+            ngram_range=char_ngrams,
+            sublinear_tf=True,
+            dtype=np.float32,
         )
         self.lemma = TfidfVectorizer(
-            analyzer=str.split, token_pattern=None, sublinear_tf=True, dtype=np.float32
+            max_features=_MAX_LEMMA_FEATURES,
+            analyzer=str.split,
+            token_pattern=None,
+            sublinear_tf=True,
+            dtype=np.float32,
         )
 
     def _tokens(self, texts: Sequence[str]) -> list[list[str]]:
