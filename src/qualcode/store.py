@@ -18,6 +18,8 @@ from qualcode.errors import StoreError
 from qualcode.migrations import MIGRATIONS
 from qualcode.records import DocumentMeta, Segment, Transcript
 
+_IN_BATCH = 900  # SQLite allows 999 bound parameters in older builds
+
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -124,6 +126,16 @@ class Store:
             if name == upto:
                 break
         return applied
+
+    def _select_in(
+        self, sql: str, values: Sequence[object], *, before: tuple[object, ...] = ()
+    ) -> Iterator[Any]:
+        """Rows of ``sql`` whose ``{marks}`` is an IN list over ``values``, in batches that stay
+        under SQLite's limit on bound parameters."""
+        for i in range(0, len(values), _IN_BATCH):
+            batch = values[i : i + _IN_BATCH]
+            marks = ",".join("?" * len(batch))
+            yield from self.conn.execute(sql.format(marks=marks), (*before, *batch))
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM migrations ORDER BY name")]
@@ -322,25 +334,13 @@ class Store:
     # --- language analysis cache ------------------------------------------------------------
     def cached_analyses(self, analyzer: str, forms: Iterable[str]) -> dict[str, str]:
         """Stored analyses (JSON text) for those of ``forms`` that have one."""
-        out: dict[str, str] = {}
-        batch: list[str] = []
-
-        def flush() -> None:
-            marks = ",".join("?" * len(batch))
-            rows = self.conn.execute(
-                f"SELECT form, data FROM analyses WHERE analyzer = ? AND form IN ({marks})",
-                (analyzer, *batch),
+        return dict(
+            self._select_in(
+                "SELECT form, data FROM analyses WHERE analyzer = ? AND form IN ({marks})",
+                list(forms),
+                before=(analyzer,),
             )
-            out.update(rows)
-            batch.clear()
-
-        for form in forms:
-            batch.append(form)
-            if len(batch) >= 900:  # SQLite's limit on bound parameters
-                flush()
-        if batch:
-            flush()
-        return out
+        )
 
     def store_analyses(self, analyzer: str, items: Iterable[tuple[str, str]]) -> None:
         self.conn.executemany(
@@ -364,25 +364,12 @@ class Store:
         self.conn.executemany(
             "INSERT OR IGNORE INTO forms (form) VALUES (?)", ((f,) for f in wanted)
         )
-        out: dict[str, int] = {}
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            out.update(
-                self.conn.execute(f"SELECT form, id FROM forms WHERE form IN ({marks})", batch)
-            )
-        return out
+        return dict(self._select_in("SELECT form, id FROM forms WHERE form IN ({marks})", wanted))
 
     def form_strings(self, ids: Iterable[int]) -> dict[int, str]:
-        wanted = sorted(set(ids))
-        out: dict[int, str] = {}
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            out.update(
-                self.conn.execute(f"SELECT id, form FROM forms WHERE id IN ({marks})", batch)
-            )
-        return out
+        return dict(
+            self._select_in("SELECT id, form FROM forms WHERE id IN ({marks})", sorted(set(ids)))
+        )
 
     def indexed_form_ids(self, analyzer: str) -> list[int]:
         return [
@@ -401,34 +388,24 @@ class Store:
 
     def forms_with_keys(self, analyzer: str, keys: Iterable[str]) -> list[tuple[str, int, int]]:
         """(key, form id, exact) for the given keys."""
-        wanted = sorted(set(keys))
-        out: list[tuple[str, int, int]] = []
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            out.extend(
-                self.conn.execute(
-                    f"""SELECT key, form_id, exact FROM form_keys
-                    WHERE analyzer = ? AND key IN ({marks})""",
-                    (analyzer, *batch),
-                )
+        return [
+            (str(r[0]), int(r[1]), int(r[2]))
+            for r in self._select_in(
+                "SELECT key, form_id, exact FROM form_keys WHERE analyzer = ? AND key IN ({marks})",
+                sorted(set(keys)),
+                before=(analyzer,),
             )
-        return out
+        ]
 
     def segment_token_rows(
         self, segment_ids: Sequence[str]
     ) -> dict[str, tuple[bytes, bytes, bytes]]:
-        out: dict[str, tuple[bytes, bytes, bytes]] = {}
-        for i in range(0, len(segment_ids), 900):
-            batch = segment_ids[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            for sid, forms, starts, ends in self.conn.execute(
-                f"SELECT segment_id, forms, starts, ends FROM segment_tokens "
-                f"WHERE segment_id IN ({marks})",
-                batch,
-            ):
-                out[sid] = (forms, starts, ends)
-        return out
+        rows = self._select_in(
+            "SELECT segment_id, forms, starts, ends FROM segment_tokens "
+            "WHERE segment_id IN ({marks})",
+            list(segment_ids),
+        )
+        return {str(sid): (forms, starts, ends) for sid, forms, starts, ends in rows}
 
     def store_segment_tokens(self, rows: Iterable[tuple[str, bytes, bytes, bytes]]) -> None:
         self.conn.executemany(
@@ -538,19 +515,12 @@ class Store:
         self, segment_ids: Iterable[str]
     ) -> dict[tuple[str, str], SuggestionState]:
         """Existing suggestions on these segments, keyed by (segment id, code id)."""
-        out: dict[tuple[str, str], SuggestionState] = {}
-        ids = list(segment_ids)
-        for i in range(0, len(ids), 900):
-            batch = ids[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(
-                f"""SELECT id, segment_id, code_id, status, source, score, evidence,
-                           codebook_digest, model_score FROM suggestions
-                    WHERE segment_id IN ({marks})""",
-                batch,
-            ):
-                out[(row[1], row[2])] = SuggestionState(*row)
-        return out
+        rows = self._select_in(
+            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest,
+                      model_score FROM suggestions WHERE segment_id IN ({marks})""",
+            list(segment_ids),
+        )
+        return {(row[1], row[2]): SuggestionState(*row) for row in rows}
 
     def accepted_pairs(self) -> set[tuple[str, str]]:
         return {
@@ -603,18 +573,12 @@ class Store:
 
     # --- decisions ---------------------------------------------------------------------------
     def suggestion_infos(self, ids: Iterable[str]) -> dict[str, SuggestionState]:
-        out: dict[str, SuggestionState] = {}
-        wanted = list(dict.fromkeys(ids))
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            for row in self.conn.execute(
-                f"""SELECT id, segment_id, code_id, status, source, score, evidence,
-                           codebook_digest FROM suggestions WHERE id IN ({marks})""",
-                batch,
-            ):
-                out[row[0]] = SuggestionState(*row)
-        return out
+        rows = self._select_in(
+            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest
+               FROM suggestions WHERE id IN ({marks})""",
+            list(dict.fromkeys(ids)),
+        )
+        return {row[0]: SuggestionState(*row) for row in rows}
 
     def insert_review_suggestion(self, suggestion_id: str, segment_id: str, code_id: str) -> None:
         stamp = now()
@@ -633,15 +597,11 @@ class Store:
         return SuggestionState(*row) if row else None
 
     def segment_texts(self, ids: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        wanted = list(dict.fromkeys(ids))
-        for i in range(0, len(wanted), 900):
-            batch = wanted[i : i + 900]
-            marks = ",".join("?" * len(batch))
-            out.update(
-                self.conn.execute(f"SELECT id, text FROM segments WHERE id IN ({marks})", batch)
+        return dict(
+            self._select_in(
+                "SELECT id, text FROM segments WHERE id IN ({marks})", list(dict.fromkeys(ids))
             )
-        return out
+        )
 
     def set_suggestion_status(self, suggestion_id: str, status: str, coder: str) -> bool:
         cursor = self.conn.execute(
