@@ -229,6 +229,22 @@ def baseline(segments_csv: Path, max_words: int) -> dict[str, float]:
     }
 
 
+def baseline_in_child(segments_csv: Path, max_words: int) -> dict[str, float]:
+    """Run the baseline in its own process: loading spaCy here would inflate the peak RSS
+    that later qualcode processes report (a forked child starts with the parent's pages)."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import run; "
+        "print(json.dumps(run.baseline(run.Path(sys.argv[2]), int(sys.argv[3]))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), str(segments_csv), str(max_words)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def parse_size(text: str) -> int:
     text = text.strip().lower()
     if text.endswith("m"):
@@ -309,8 +325,10 @@ def main() -> None:
             entry.update(report_seconds=round(t, 2), report_rss_mb=round(rss))
             if base is None:
                 segments = folder / "segments.csv"
-                run_command(["export", "segments", "--out", str(segments)], env)
-                base = baseline(segments, args.baseline_words)
+                run_command(
+                    ["export", "segments", "--no-pseudonymise", "--out", str(segments)], env
+                )
+                base = baseline_in_child(segments, args.baseline_words)
             entry.update(base)
             entry["speedup_vs_baseline"] = round(
                 int(entry["tag_cold_wps"]) / float(base["baseline_wps"]), 1
