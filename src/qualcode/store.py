@@ -488,7 +488,7 @@ class Store:
     def segments_to_tag(
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> list[tuple[str, int, str, str]]:
-        """(segment id, start, text, theme-less city) of the segments that 'tag' matches."""
+        """(segment id, start, text, city) of the segments that 'tag' matches, in order."""
         sql = """SELECT s.id, s.start, s.text, COALESCE(d.city, '')
                  FROM segments s JOIN documents d ON d.id = s.document_id
                  WHERE s.unit != 'heading'"""
