@@ -554,6 +554,17 @@ class Store:
         )
         return cursor.rowcount
 
+    def pending_counts(self, city: str | None = None) -> dict[str, int]:
+        """Pending suggestions per code."""
+        sql = """SELECT g.code_id, COUNT(*) FROM suggestions g
+                 JOIN segments s ON s.id = g.segment_id JOIN documents d ON d.id = s.document_id
+                 WHERE g.status = 'pending'"""
+        params: tuple[str, ...] = ()
+        if city is not None:
+            sql += " AND d.city = ?"
+            params = (city,)
+        return {str(c): int(n) for c, n in self.conn.execute(sql + " GROUP BY g.code_id", params)}
+
     def pending_review_rows(self, city: str | None = None) -> list[tuple[Any, ...]]:
         """Pending suggestions as review rows, sorted by document, position and code order."""
         sql = """SELECT g.id, s.id, COALESCE(d.city, ''), d.name, COALESCE(s.speaker, ''),

@@ -340,7 +340,9 @@ def tag(
         store.insert_suggestions(inserts)
         store.update_suggestions(updates)
         removed = store.delete_pending_suggestions(stale)
-        rows = pending_review_rows(project, city=city, order=order)
+        # The review rows carry every segment's text: load them only when a CSV is written.
+        rows = pending_review_rows(project, city=city, order=order) if out is not None else []
+        pending = store.pending_counts(city)
 
     csv_rows = 0
     if out is not None:
@@ -355,7 +357,10 @@ def tag(
             ),
         )
         csv_rows = len(rows)
-    themes: Counter[str] = Counter(codebook.theme_of(r.code) for r in rows if r.code in codebook)
+    themes: Counter[str] = Counter()
+    for code, n in pending.items():
+        if code in codebook:
+            themes[codebook.theme_of(code)] += n
     by_theme = tuple(
         (c.id, c.label, themes.get(c.id, 0)) for c in codebook.codes if c.parent is None
     )
