@@ -47,19 +47,24 @@ def qde(path: Path) -> str:
 def test_export_validates_and_round_trips(reviewed: Path, tmp_path: Path) -> None:
     import xmlschema
 
-    first = tmp_path / "a.qdpx"
-    run(reviewed, "export", "qdpx", first)
-    xmlschema.XMLSchema(str(XSD)).validate(qde(first))
+    # The exact round trip is about structure, so it uses the original texts; the default,
+    # pseudonymised export is checked for validity and stability too.
+    shared = tmp_path / "shared.qdpx"
+    run(reviewed, "export", "qdpx", shared)
+    xmlschema.XMLSchema(str(XSD)).validate(qde(shared))
     again = tmp_path / "again.qdpx"
     run(reviewed, "export", "qdpx", again)
-    assert again.read_bytes() == first.read_bytes()  # stable GUIDs, stable bytes
+    assert again.read_bytes() == shared.read_bytes()  # stable GUIDs, stable bytes
+    first = tmp_path / "a.qdpx"
+    run(reviewed, "export", "qdpx", "--no-pseudonymise", first)
+    xmlschema.XMLSchema(str(XSD)).validate(qde(first))
 
     fresh = tmp_path / "fresh"
     init_project(fresh)
     output = run(fresh, "import", "qdpx", first)
     assert "Imported 15 source(s) (0 skipped), 53 codes" in output
     second = tmp_path / "b.qdpx"
-    run(fresh, "export", "qdpx", second)
+    run(fresh, "export", "qdpx", "--no-pseudonymise", second)
     a, b = qde(first), qde(second)
     # Same codes (with their GUIDs), same coded selections and sources; only the project name
     # in the header differs.
@@ -75,11 +80,11 @@ def test_codings_land_on_the_same_text(reviewed: Path, tmp_path: Path) -> None:
     from qualcode.refi import import_qdpx
 
     path = tmp_path / "a.qdpx"
-    run(reviewed, "export", "qdpx", path)
+    run(reviewed, "export", "qdpx", "--no-pseudonymise", path)
     project, warnings = import_qdpx(path.read_bytes())
     assert warnings == []
     texts = {s.guid: s.text for s in project.sources}
-    run(reviewed, "export", "segments", "--out", tmp_path / "s.csv")
+    run(reviewed, "export", "segments", "--no-pseudonymise", "--out", tmp_path / "s.csv")
     segment_texts = {
         r["text"].lstrip("'")
         for r in csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text(encoding="utf-8-sig")))
@@ -176,3 +181,20 @@ def test_agreement_between_two_coders(tmp_path: Path) -> None:
     assert {r["code"] for r in rows} == {"rahoitus"}
     bad = run(root, "agreement", "--coders", "anna,eeva", code=1)
     assert bad.splitlines()[0] == "Error: no decisions by coder 'eeva'"
+
+
+def test_pseudonymised_export_moves_the_offsets(reviewed: Path, tmp_path: Path) -> None:
+    from qualcode.refi import import_qdpx
+
+    path = tmp_path / "p.qdpx"
+    run(reviewed, "export", "qdpx", path)
+    project, _ = import_qdpx(path.read_bytes())
+    texts = {s.guid: s.text for s in project.sources}
+    assert not any("Jaana Ketola" in t or "Elina Saarikorpi" in t for t in texts.values())
+    run(reviewed, "export", "segments", "--out", tmp_path / "s.csv")
+    shown = {
+        r["text"].lstrip("'")
+        for r in csv.DictReader(io.StringIO((tmp_path / "s.csv").read_text(encoding="utf-8-sig")))
+    }
+    spans = [texts[c.source_guid][c.start : c.end] for c in project.codings]
+    assert len(spans) > 800 and all(span in shown for span in spans)
