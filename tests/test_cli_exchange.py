@@ -198,3 +198,11 @@ def test_pseudonymised_export_moves_the_offsets(reviewed: Path, tmp_path: Path) 
     }
     spans = [texts[c.source_guid][c.start : c.end] for c in project.codings]
     assert len(spans) > 800 and all(span in shown for span in spans)
+
+
+def test_not_a_qdpx_names_the_file(tmp_path: Path) -> None:
+    init_project(tmp_path / "p")
+    bad = tmp_path / "bad.qdpx"
+    bad.write_text("ei zip", encoding="utf-8")
+    output = run(tmp_path / "p", "import", "qdpx", bad, code=1)
+    assert output.splitlines()[0].startswith(f"Error: {bad}: not a QDPX file")

@@ -337,3 +337,10 @@ def test_finnish_grammar_helpers() -> None:
     assert fi.place_forms("Kotka", {"Kotka": ["Kotkan", "Kotkassa"]}) == ("Kotkan", "Kotkassa")
     assert fi.month_span(["2026-03-10", "2026-05-02"]) == "maalis–toukokuussa 2026"
     assert fi.join(["A", "B", "C"]) == "A, B ja C"
+
+
+def test_report_needs_city_or_all(project: Path, tmp_path: Path) -> None:
+    output = run(project, "report", "--out", tmp_path, code=2)
+    assert "give either --city C or --all" in output
+    output = run(project, "report", "--city", "Helsinki", "--out", tmp_path, code=1)
+    assert output.splitlines()[0] == "Error: no documents from city 'Helsinki'"

@@ -149,6 +149,8 @@ def report(
     from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.reporting import report as run
 
+    if (city is None) == (not all_cities):
+        raise click.UsageError("give either --city C or --all")
     _warn_real_names(no_pseudonymise)
     bar = ProgressBar("Writing reports")
     with opened_project(ctx) as project:

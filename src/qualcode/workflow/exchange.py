@@ -238,7 +238,10 @@ def import_qdc(path: Path, out: Path) -> tuple[int, list[str]]:
     """Write a YAML codebook (ready for rules to be added) from a REFI .qdc file."""
     import yaml
 
-    codes, warnings = refi.import_qdc(_read(path))
+    try:
+        codes, warnings = refi.import_qdc(_read(path))
+    except refi.RefiError as exc:
+        raise refi.RefiError(f"{path}: {exc.message}", exc.hint, exc.problems) from None
     if not codes:
         raise QualcodeError(f"{path}: the codebook has no codes")
     book, _ = codes_to_codebook(codes, path.stem)
@@ -303,8 +306,11 @@ class QdpxImport:
 
 def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> QdpxImport:
     """Import sources, codes and codings from a .qdpx into the project (one transaction)."""
-    data, warnings = refi.import_qdpx(_read(path))
-    warnings = list(warnings)
+    try:
+        data, found = refi.import_qdpx(_read(path))
+    except refi.RefiError as exc:  # name the file, as every import error does
+        raise refi.RefiError(f"{path}: {exc.message}", exc.hint, exc.problems) from None
+    warnings = list(found)
     store = project.store
     codebook, code_ids = codes_to_codebook(data.codes, data.name or path.stem)
     users = {u.guid: u.name for u in data.users}
