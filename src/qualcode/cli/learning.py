@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,23 +17,36 @@ def _fmt(values: tuple[float, float, float] | None) -> str:
     return " ".join(f"{v:5.2f}" for v in values)
 
 
+def _learning_options(function: Callable[..., None]) -> Callable[..., None]:
+    """The options 'train' and 'evaluate' share (they must agree to be comparable)."""
+    options = [
+        click.option(
+            "--min-examples",
+            default=5,
+            show_default=True,
+            help="Codes with fewer accepted examples are left to the rules.",
+        ),
+        click.option(
+            "--target-precision",
+            default=0.8,
+            show_default=True,
+            help="Per-code thresholds are set to reach this precision in cross-validation.",
+        ),
+        click.option(
+            "--folds",
+            default=5,
+            show_default=True,
+            help="Cross-validation folds (grouped by document).",
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @cli.command()
-@click.option(
-    "--min-examples",
-    default=5,
-    show_default=True,
-    help="Codes with fewer accepted examples are left to the rules.",
-)
-@click.option(
-    "--target-precision",
-    default=0.8,
-    show_default=True,
-    help="Per-code thresholds are set to reach this precision in cross-validation.",
-)
-@click.option(
-    "--folds", default=5, show_default=True, help="Cross-validation folds (grouped by document)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_learning_options
 @click.pass_context
 def train(
     ctx: click.Context, min_examples: int, target_precision: float, folds: int, as_json: bool
@@ -112,20 +126,7 @@ def models(ctx: click.Context) -> None:
 
 
 @cli.command()
-@click.option(
-    "--min-examples",
-    default=5,
-    show_default=True,
-    help="Codes with fewer accepted examples are not modelled.",
-)
-@click.option(
-    "--target-precision",
-    default=0.8,
-    show_default=True,
-    help="Target precision used to choose each code's threshold.",
-)
-@click.option("--folds", default=5, show_default=True, help="Cross-validation folds.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_learning_options
 @click.pass_context
 def evaluate(
     ctx: click.Context, min_examples: int, target_precision: float, folds: int, as_json: bool
