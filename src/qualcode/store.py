@@ -418,20 +418,30 @@ class Store:
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> list[tuple[str, int, int, str]]:
         """(segment id, start, has tokens, city) of the segments 'tag' matches, in order."""
-        sql = """SELECT s.id, s.start, t.segment_id IS NOT NULL, COALESCE(d.city, '')
-                 FROM segments s JOIN documents d ON d.id = s.document_id
-                 LEFT JOIN segment_tokens t ON t.segment_id = s.id
-                 WHERE s.unit != 'heading'"""
+        rows = self._tag_scope(
+            "s.id, s.start, t.segment_id IS NOT NULL, COALESCE(d.city, '')",
+            "LEFT JOIN segment_tokens t ON t.segment_id = s.id",
+            city,
+            include_interviewer,
+        )
+        return [(str(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in rows]
+
+    def _tag_scope(
+        self, columns: str, join: str, city: str | None, include_interviewer: bool
+    ) -> Iterator[Any]:
+        """The one definition of the segments 'tag' matches (fast path and reference alike):
+        no headings, no interviewer turns unless asked, optionally one city; document order."""
+        sql = (
+            f"SELECT {columns} FROM segments s JOIN documents d ON d.id = s.document_id "
+            f"{join} WHERE s.unit != 'heading'"
+        )
         params: list[object] = []
         if not include_interviewer:
             sql += " AND s.is_interviewer = 0"
         if city is not None:
             sql += " AND d.city = ?"
             params.append(city)
-        sql += " ORDER BY d.name, s.seq"
-        return [
-            (str(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
-        ]
+        return self.conn.execute(sql + " ORDER BY d.name, s.seq", params)
 
     # --- codes and codebooks ---------------------------------------------------------------
     def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
@@ -489,19 +499,10 @@ class Store:
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> list[tuple[str, int, str, str]]:
         """(segment id, start, text, city) of the segments that 'tag' matches, in order."""
-        sql = """SELECT s.id, s.start, s.text, COALESCE(d.city, '')
-                 FROM segments s JOIN documents d ON d.id = s.document_id
-                 WHERE s.unit != 'heading'"""
-        params: list[object] = []
-        if not include_interviewer:
-            sql += " AND s.is_interviewer = 0"
-        if city is not None:
-            sql += " AND d.city = ?"
-            params.append(city)
-        sql += " ORDER BY d.name, s.seq"
-        return [
-            (str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
-        ]
+        rows = self._tag_scope(
+            "s.id, s.start, s.text, COALESCE(d.city, '')", "", city, include_interviewer
+        )
+        return [(str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
 
     def cities(self) -> list[str]:
         return [

@@ -139,22 +139,18 @@ def tag(
     from qualcode.workflow import tag as run
 
     _warn_real_names(no_pseudonymise)
-    bar = ProgressBar("Tagging")
-    with opened_project(ctx) as project:
-        try:
-            report = run(
-                project,
-                codebook_path=codebook_path,
-                city=city,
-                out=out,
-                include_interviewer=include_interviewer,
-                order=order,
-                use_model=not no_model,
-                pseudonymise=not no_pseudonymise,
-                progress=bar,
-            )
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Tagging") as bar:
+        report = run(
+            project,
+            codebook_path=codebook_path,
+            city=city,
+            out=out,
+            include_interviewer=include_interviewer,
+            order=order,
+            use_model=not no_model,
+            pseudonymise=not no_pseudonymise,
+            progress=bar,
+        )
     for warning in report.warnings:
         click.echo(f"Warning: {warning}", err=True)
     click.echo(

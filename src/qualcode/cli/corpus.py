@@ -66,21 +66,17 @@ def import_(
         raise click.BadParameter(f"'{missing[0]}' does not exist", param_hint="PATHS")
     from qualcode.workflow import import_paths
 
-    bar = ProgressBar("Reading")
-    with opened_project(ctx) as project:
-        try:
-            outcomes = import_paths(
-                project,
-                list(paths),
-                meta_path=meta_path,
-                city=city,
-                kind=kind,
-                encoding=encoding,
-                replace_changed=replace_changed,
-                progress=bar,
-            )
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Reading") as bar:
+        outcomes = import_paths(
+            project,
+            list(paths),
+            meta_path=meta_path,
+            city=city,
+            kind=kind,
+            encoding=encoding,
+            replace_changed=replace_changed,
+            progress=bar,
+        )
     for o in outcomes:
         if o.status in ("imported", "replaced") and o.segments:
             click.echo(

@@ -64,18 +64,14 @@ def train(
     """
     from qualcode.workflow.training import train as run
 
-    bar = ProgressBar("Training")
-    with opened_project(ctx) as project:
-        try:
-            report = run(
-                project,
-                min_examples=min_examples,
-                target_precision=target_precision,
-                folds=folds,
-                progress=bar,
-            )
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Training") as bar:
+        report = run(
+            project,
+            min_examples=min_examples,
+            target_precision=target_precision,
+            folds=folds,
+            progress=bar,
+        )
     if as_json:
         data = {k: v for k, v in report.__dict__.items() if k != "scores"}
         data["scores"] = [s.__dict__ for s in report.scores]
@@ -142,18 +138,14 @@ def evaluate(
     """
     from qualcode.workflow.training import evaluate as run
 
-    bar = ProgressBar("Evaluating")
-    with opened_project(ctx) as project:
-        try:
-            report = run(
-                project,
-                min_examples=min_examples,
-                target_precision=target_precision,
-                folds=folds,
-                progress=bar,
-            )
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Evaluating") as bar:
+        report = run(
+            project,
+            min_examples=min_examples,
+            target_precision=target_precision,
+            folds=folds,
+            progress=bar,
+        )
     if as_json:
         click.echo(
             json.dumps(

@@ -106,6 +106,12 @@ class ProgressBar:
             self.bar.__exit__(None, None, None)
             self.bar = None
 
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def main() -> None:
     cli(prog_name="qualcode")

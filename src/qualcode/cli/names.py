@@ -40,12 +40,8 @@ def names_detect(ctx: click.Context) -> None:
     """
     from qualcode.workflow.names import detect
 
-    bar = ProgressBar("Detecting names")
-    with opened_project(ctx) as project:
-        try:
-            report = detect(project, progress=bar)
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Detecting names") as bar:
+        report = detect(project, progress=bar)
     click.echo(
         f"{report.candidates} names found ({report.new} new); registry: "
         f"{report.people} people, {report.organisations} organisations"

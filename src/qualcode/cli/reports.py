@@ -152,21 +152,17 @@ def report(
     if (city is None) == (not all_cities):
         raise click.UsageError("give either --city C or --all")
     _warn_real_names(no_pseudonymise)
-    bar = ProgressBar("Writing reports")
-    with opened_project(ctx) as project:
-        try:
-            result = run(
-                project,
-                city=city,
-                all_cities=all_cities,
-                out_dir=out_dir,
-                template=template,
-                lang=lang,
-                date=date,
-                pseudonymise=not no_pseudonymise,
-                progress=bar,
-            )
-        finally:
-            bar.close()
+    with opened_project(ctx) as project, ProgressBar("Writing reports") as bar:
+        result = run(
+            project,
+            city=city,
+            all_cities=all_cities,
+            out_dir=out_dir,
+            template=template,
+            lang=lang,
+            date=date,
+            pseudonymise=not no_pseudonymise,
+            progress=bar,
+        )
     for path in result.files:
         click.echo(f"Wrote {path}")
