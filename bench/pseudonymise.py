@@ -16,6 +16,10 @@ the NER about capitalised sentence-initial words that are also common words.
 
     python bench/pseudonymise.py --split dev [--json] [--errors 30] [--breakdown]
 
+``qualcode_with_check_unknown`` adds what ``qualcode names check --unknown`` lists for a person
+to look at: recall counts a gold person token found when it was replaced or listed, and
+``listed_forms`` is the length of that list (distinct forms).
+
 ``--breakdown`` sorts the gold person tokens (and the capitalised other tokens) by what the two
 sources of evidence say about them, the NER's label and Voikko's lexicon, and counts the ones
 qualcode missed in each group: it shows where the remaining recall is and what it would cost.
@@ -43,6 +47,7 @@ from qualcode.pseudonymise import (  # noqa: E402
     Pseudonymiser,
     assign_pseudonyms,
     detect_names,
+    unregistered_names,
 )
 
 _NO_SPACE_BEFORE = frozenset(",.;:!?)]}%”»")
@@ -217,6 +222,30 @@ def qualcode_run(
     return scores, candidates, timing
 
 
+def with_check_unknown(
+    docs: Sequence[Document], candidates: Sequence[NameCandidate]
+) -> dict[str, object]:
+    """Recall when the words ``names check --unknown`` lists are looked at too."""
+    entries = assign_pseudonyms(candidates)
+    persons = Pseudonymiser([e for e in entries if e.kind == "person"])
+    score = Score()
+    forms: set[str] = set()
+    listed_tokens = 0
+    for doc in docs:
+        listed = [(o, o + len(f)) for f, o in unregistered_names(doc.text, entries)]
+        forms.update(doc.text[s:e] for s, e in listed)
+        listed_tokens += len(listed)
+        score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)] + listed)
+    found = score.as_json()
+    return {
+        "recall": found["recall"],
+        "found": found["found"],
+        "gold_person_tokens": found["gold_person_tokens"],
+        "listed_tokens": listed_tokens,
+        "listed_forms": len(forms),
+    }
+
+
 def misses(docs: Sequence[Document], pseudonymiser: Pseudonymiser, limit: int) -> list[str]:
     """Gold person tokens left in place, and replaced tokens that are not persons (for tuning)."""
     left: Counter[str] = Counter()
@@ -270,6 +299,7 @@ def main() -> int:
         "tokens": tokens,
         "qualcode": qualcode("default"),
         "qualcode_ner_apply": qualcode("ner_apply"),
+        "qualcode_with_check_unknown": with_check_unknown(docs, candidates),
         "baseline": {
             **baseline.as_json(),
             "name": "spaCy fi NER, PERSON entities",
@@ -296,6 +326,13 @@ def main() -> int:
                 f"({r['found']}/{r['gold_person_tokens']} gold, "
                 f"{r['replaced_person_tokens']}/{r['replaced_tokens']} replaced)"
             )
+        net = result["qualcode_with_check_unknown"]
+        assert isinstance(net, dict)
+        print(
+            f"{'+ check --unknown':18} recall {net['recall']:.3f}  "
+            f"({net['found']}/{net['gold_person_tokens']} gold replaced or listed; "
+            f"{net['listed_forms']} forms listed)"
+        )
         print(f"{args.split}: {len(docs)} documents, {tokens} tokens; qualcode timing {timing}")
         for row in result.get("breakdown", []):  # type: ignore[attr-defined]
             counts = "  ".join(f"{k} {row[k]:4}" for k in _BREAKDOWN_COUNTS)

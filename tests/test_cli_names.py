@@ -164,3 +164,43 @@ def test_names_import_and_check(project: Path, tmp_path: Path) -> None:
     bad.write_text("name,kind,action,pseudonym\nX,person,maybe,[x]\n", encoding="utf-8")
     output = run(project, "names", "import", bad, code=1)
     assert output.splitlines()[0] == f"Error: {bad}:2: action 'maybe' not understood"
+
+
+def test_check_unknown_lists_possible_names_until_the_registry_knows_them(
+    project: Path, tmp_path: Path
+) -> None:
+    leak = tmp_path / "raportti.txt"
+    leak.write_text(
+        "Haastateltava mainitsi Klingan ja Rundmanin. Klinga johtaa hanketta.", encoding="utf-8"
+    )
+    assert "OK: no registry names in" in run(project, "names", "check", leak)
+    output = run(project, "names", "check", "--unknown", leak, code=1)
+    assert f"{leak}: possible name 'Klingan' not in the registry (1×, first at character 23)" in (
+        output
+    )
+    assert "possible name 'Rundmanin'" in output
+    assert "Hint: add real names with 'qualcode names import'" in output
+    # A new name with no pseudonym gets the next free one; a word marked ignore leaves the list.
+    added = tmp_path / "lisatyt.csv"
+    added.write_text(
+        "name,kind,action,pseudonym,forms\n"
+        "Klinga,person,pseudonymise,,Klingan\n"
+        "Rundman,person,ignore,,Rundmanin\n",
+        encoding="utf-8",
+    )
+    assert "Updated 2 names" in run(project, "names", "import", added)
+    run(project, "names", "export", "--out", tmp_path / "n.csv")
+    rows = {
+        r["name"]: r
+        for r in csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig")))
+    }
+    assert re.fullmatch(r"\[henkilö \d+\]", rows["Klinga"]["pseudonym"])
+    numbers = [r["pseudonym"] for r in rows.values() if r["pseudonym"].startswith("[henkilö ")]
+    assert len(numbers) == len(set(numbers))  # the next free number, not a reused one
+    assert rows["Rundman"]["action"] == "ignore"
+    # Klinga is now a registry name the file still holds; Rundman is no longer listed.
+    output = run(project, "names", "check", "--unknown", leak, code=1)
+    assert output.splitlines() == [
+        f"{leak}: name 'Klingan' at character 23",
+        f"{leak}: name 'Klinga' at character 45",
+    ]

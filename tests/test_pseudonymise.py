@@ -17,6 +17,7 @@ from qualcode.pseudonymise import (
     assign_pseudonyms,
     check_text,
     detect_names,
+    unregistered_names,
 )
 
 SAMPLE = Path(__file__).resolve().parents[1] / "transcripts_sample"
@@ -237,6 +238,27 @@ def test_check_text_finds_names_that_slipped_through() -> None:
     assert cleaned == "[henkilö 1] tuli. Mäeltä näkee kauas."
     # A sentence-initial word that may be a name is left in place but reported for review.
     assert check_text(cleaned, entries) == [("Mäeltä", 18)]
+
+
+def test_unregistered_names_lists_words_voikko_does_not_know_as_ordinary_words() -> None:
+    entries = [
+        person("Aino Aalto", "[henkilö 1]", "Aino Aalto"),
+        RegistryEntry("Kivikari", "person", "ignore", ""),
+    ]
+    text = (
+        "[henkilö 1] soitti Klingalle ja Markkaselle. Mäeltä näkee Kivikariin. "
+        "Mäki on jyrkkä, mutta Mäen kanssa sovimme. AMK:n Oy:n 2024 Aino Aallolle."
+    )
+    found = unregistered_names(text, entries)
+    # Unknown to Voikko ("Klingalle"), a surname only ("Markkaselle"), a surname that is also a
+    # common word where it cannot be the word ("Mäen" mid-sentence); not sentence-initial
+    # "Mäki", ordinary words, acronyms, registry names (ignored ones too) or pseudonyms.
+    assert found == [
+        ("Klingalle", text.index("Klingalle")),
+        ("Markkaselle", text.index("Markkaselle")),
+        ("Mäen", text.index("Mäen")),
+    ]
+    assert unregistered_names("Ei nimiä tässä lauseessa.", entries) == []
 
 
 def test_an_entry_without_a_pseudonym_is_an_error() -> None:

@@ -483,9 +483,7 @@ class _Matcher:
         sentence-initial forms that are also common words. ``lenient`` also returns those when
         nothing confirms them (for ``check_text``).
         """
-        # Words inside pseudonyms are never names again: that keeps apply() idempotent.
-        inside = {i for m in self._pseudonym_re.finditer(text) for i in range(m.start(), m.end())}
-        tokens = [t for t in tokenize(text) if t.start not in inside]
+        tokens = self.tokens(text)
         masked = _masked(text)
         i = 0
         while i < len(tokens):
@@ -496,6 +494,12 @@ class _Matcher:
             if hit is not None:
                 yield hit
             i += max(used, 1)
+
+    def tokens(self, text: str) -> list[Token]:
+        """The tokens of ``text`` outside pseudonyms."""
+        # Words inside pseudonyms are never names again: that keeps apply() idempotent.
+        inside = {i for m in self._pseudonym_re.finditer(text) for i in range(m.start(), m.end())}
+        return [t for t in tokenize(text) if t.start not in inside]
 
     def _pattern_at(self, text: str, tokens: list[Token], i: int) -> tuple[_Hit | None, int]:
         first = tokens[i]
@@ -1310,6 +1314,37 @@ def check_text(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, i
     return out
 
 
+def unregistered_names(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, int]]:
+    """Capitalised words in ``text`` that may be names the registry does not know.
+
+    The words that neither the NER nor Voikko recognise as names are what detection misses
+    most (foreign names, nicknames; ``bench/pseudonymise.py --breakdown``). Listed here are the
+    capitalised words that no registry entry matches, pseudonymised or ignored, and that Voikko
+    does not know at all or knows as a first name or surname: a short list for a person to
+    look at before a text leaves the project. Marking a word 'ignore' in the registry takes it
+    off the list. (form, character offset), in text order.
+    """
+    matcher = _Matcher(entries, _morphology())
+    covered = [(h.start, h.end) for h in matcher.hits(text, lenient=True)]
+    masked = _masked(text)
+    out = []
+    k = 0
+    for token in matcher.tokens(text):
+        while k < len(covered) and covered[k][1] <= token.start:
+            k += 1
+        if k < len(covered) and covered[k][0] < token.end:
+            continue
+        form = token.form
+        if len(form) < 3 or not _capitalised(form) or not form.replace("-", "").isalpha():
+            continue  # acronyms ("AMK"), "Oy:n", numbers
+        word = matcher.morph.word(form)
+        if not word.known:
+            out.append((form, token.start))
+        elif word.person and not (word.ambiguous and _sentence_initial(masked, token.start)):
+            out.append((form, token.start))  # "Markkaselle", mid-sentence "Koski"
+    return out
+
+
 __all__ = [
     "GENERIC_PSEUDONYMS",
     "Action",
@@ -1321,4 +1356,5 @@ __all__ = [
     "assign_pseudonyms",
     "check_text",
     "detect_names",
+    "unregistered_names",
 ]

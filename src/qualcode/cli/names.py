@@ -92,23 +92,46 @@ def names_import(ctx: click.Context, file: Path) -> None:
 
 @names.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--unknown",
+    is_flag=True,
+    help="Also list capitalised words that may be names the registry does not know.",
+)
 @click.pass_context
-def names_check(ctx: click.Context, file: Path) -> None:
+def names_check(ctx: click.Context, file: Path, unknown: bool) -> None:
     """Scan an exported file (.docx, .csv, .xlsx, .qdpx, text) for registry names.
 
     The safety net to run before sending a report: exit code 1 and one line per name found.
+    Detection misses names that neither the NER nor Voikko knows (foreign names, nicknames);
+    --unknown also lists capitalised words Voikko does not know, or knows only as first names
+    and surnames, that are not in the registry. Add the real names to the registry with
+    'names import' (a new name with an empty pseudonym gets the next free one) and mark the
+    other words 'ignore', and they leave the list.
 
     \b
     Example:
       qualcode names check raportit/Saarvala.docx
+      qualcode names check --unknown raportit/Saarvala.docx
     """
     from qualcode.workflow.names import check_file
 
     with opened_project(ctx) as project:
-        found = check_file(project, file)
-    if not found:
-        click.echo(f"OK: no registry names in {file}")
-        return
-    for form, position in found:
+        report = check_file(project, file, unregistered=unknown)
+    for form, position in report.names:
         click.echo(f"{file}: name '{form}' at character {position}")
+    for form, count, first in report.possible:
+        click.echo(
+            f"{file}: possible name '{form}' not in the registry "
+            f"({count}×, first at character {first})"
+        )
+    if not report.names and not report.possible:
+        what = "registry names or possible names" if unknown else "registry names"
+        click.echo(f"OK: no {what} in {file}")
+        return
+    if report.possible:
+        click.echo(
+            "Hint: add real names with 'qualcode names import' (action pseudonymise); "
+            "give other words action ignore",
+            err=True,
+        )
     raise SystemExit(1)

@@ -157,8 +157,6 @@ def import_names(project: Project, path: Path) -> int:
                 f"{path}:{line}: action '{action}' not understood",
                 "use pseudonymise (or keep) or ignore",
             )
-        if action == "pseudonymise" and not pseudonym:
-            raise QualcodeError(f"{path}:{line}: '{name}' needs a pseudonym")
         forms = [f.strip() for f in (row.get("forms") or "").split(";") if f.strip()]
         count = int(row.get("count") or 0) if (row.get("count") or "0").isdigit() else 0
         rows.append(
@@ -174,10 +172,38 @@ def import_names(project: Project, path: Path) -> int:
         )
         if action == "pseudonymise":
             pseudonyms[pseudonym] = pseudonyms.get(pseudonym, 0) + 1
+    rows = _fill_pseudonyms(project, rows)
     with project.store.transaction():
         project.store.upsert_names(rows)
     _forget(project)
     return len(rows)
+
+
+_Row = tuple[str, str, str, str, str, int, str]
+
+
+def _fill_pseudonyms(project: Project, rows: list[_Row]) -> list[_Row]:
+    """Rows to pseudonymise that have no pseudonym keep their old one or get the next free one."""
+    from qualcode.pseudonymise import NameCandidate, RegistryEntry, assign_pseudonyms
+
+    blank = [r for r in rows if r[2] == "pseudonymise" and not r[3]]
+    if not blank:
+        return rows
+    given = [
+        RegistryEntry(r[0], r[1], r[2], r[3], tuple(json.loads(r[4])))  # type: ignore[arg-type]
+        for r in rows
+        if r[3]
+    ]
+    candidates = [NameCandidate(r[0], r[1], tuple(json.loads(r[4])), r[5]) for r in blank]  # type: ignore[arg-type]
+    roles = {p: role for p, role, _ in project.store.participants() if role}
+    assigned = assign_pseudonyms(candidates, roles=roles, existing=[*registry(project), *given])
+    by_key: dict[tuple[str, str], str] = {
+        (e.kind, e.name.casefold()): e.pseudonym for e in assigned
+    }
+    return [
+        (r[0], r[1], r[2], by_key[(r[1], r[0].casefold())], r[4], r[5], r[6]) if r in blank else r
+        for r in rows
+    ]
 
 
 def _forget(project: Project) -> None:
@@ -246,12 +272,31 @@ def no_filter(text: str) -> str:
     return text
 
 
-def check_file(project: Project, path: Path) -> list[tuple[str, int]]:
-    """Registry names (any known form) that occur in an exported file: the last safety net."""
-    from qualcode.pseudonymise import check_text
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``names check`` found in a file."""
 
-    entries = [e for e in registry(project) if e.action == "pseudonymise"]
-    return check_text(_file_text(path), entries)
+    names: list[tuple[str, int]]  # registry names still there: (form, character offset)
+    possible: list[tuple[str, int, int]]  # possible names not in the registry: (form, n, first)
+
+
+def check_file(project: Project, path: Path, *, unregistered: bool = False) -> CheckReport:
+    """Registry names (any known form) that occur in an exported file: the last safety net.
+
+    unregistered: also list capitalised words that may be names the registry does not know
+        (see :func:`qualcode.pseudonymise.unregistered_names`), grouped by form.
+    """
+    from qualcode.pseudonymise import check_text, unregistered_names
+
+    entries = registry(project)
+    text = _file_text(path)
+    found = check_text(text, [e for e in entries if e.action == "pseudonymise"])
+    possible: dict[str, tuple[int, int]] = {}
+    if unregistered:
+        for form, offset in unregistered_names(text, entries):
+            n, first = possible.get(form, (0, offset))
+            possible[form] = (n + 1, first)
+    return CheckReport(found, sorted((f, n, first) for f, (n, first) in possible.items()))
 
 
 def _file_text(path: Path) -> str:
