@@ -8,7 +8,7 @@ matching a token costs a few set look-ups whatever the size of the codebook.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
@@ -95,7 +95,8 @@ class CompiledCodebook:
     order: dict[str, int] = field(default_factory=dict)
 
 
-def compile_codebook(codebook: Codebook) -> CompiledCodebook:
+def compile_codebook(codebook: Codebook, only: Collection[str] | None = None) -> CompiledCodebook:
+    """Look-up tables for the codebook's rules (of the codes in ``only``, if given)."""
     compiled = CompiledCodebook()
 
     def add_keywords(code_id: str, keywords: Sequence[Keyword], veto: bool) -> None:
@@ -111,7 +112,7 @@ def compile_codebook(codebook: Codebook) -> CompiledCodebook:
 
     for i, code in enumerate(codebook.codes):
         compiled.order[code.id] = i
-        if not code.codable:
+        if not code.codable or (only is not None and code.id not in only):
             continue
         compiled.min_hits[code.id] = code.min_hits
         add_keywords(code.id, code.keywords, False)
@@ -248,7 +249,10 @@ def match_indexed(
     bounds = arrays.bounds
     # Phrase starts are kept only where the phrase's second word follows closely enough; most
     # first words ("kaupunki", "yritys") are common and would otherwise each cost a scan.
-    where = _Positions(forms)
+    relevant = set(rules_by_form) | set(phrases_by_form)
+    for fids in word_forms.values():
+        relevant |= fids
+    where = _Positions(forms, relevant)
     starts_ok = _plausible_phrase_starts(compiled, key_forms, where, bounds, empty)
     positions = np.union1d(where.of(rules_by_form), starts_ok)
     owners = np.searchsorted(bounds, positions, side="right") - 1
@@ -304,14 +308,18 @@ def match_indexed(
 
 
 class _Positions:
-    """Token positions of given form ids, from one sort of the token array (instead of a
-    pass over all tokens for every codebook word)."""
+    """Token positions of given form ids, from one sort of the tokens whose form can match
+    (instead of a pass over all tokens for every codebook word)."""
 
-    def __init__(self, forms: Any) -> None:
+    def __init__(self, forms: Any, ids: Iterable[int]) -> None:
         import numpy as np
 
-        self.order = np.argsort(forms, kind="stable")
-        self.sorted = forms[self.order]
+        wanted = np.fromiter(sorted(set(ids)), dtype=np.int32)
+        candidates = np.flatnonzero(np.isin(forms, wanted))
+        subset = forms[candidates]
+        order = np.argsort(subset, kind="stable")
+        self.order = candidates[order]
+        self.sorted = subset[order]
 
     def of(self, ids: Iterable[int]) -> Any:
         import numpy as np

@@ -194,4 +194,36 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0006_tag_cache",
+        """
+        -- What 'tag' matched last, so that re-tagging after a codebook edit re-matches only the
+        -- codes whose rules changed, and only the segments it has not matched yet. The cache
+        -- holds for the analyzer in tag_index (cleared when it changes): tag_rules has a digest
+        -- of each codable code's rules, tag_segments the segments matched under all of them,
+        -- (with their number of tokens), and tag_matches every match of those codes on those
+        -- segments (score and evidence).
+        -- Suggestions are still reconciled with these matches on every run.
+        CREATE TABLE tag_index (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            analyzer TEXT NOT NULL
+        );
+        CREATE TABLE tag_rules (
+            code_id TEXT PRIMARY KEY,
+            digest TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE tag_segments (
+            segment_id TEXT PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            tokens INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE tag_matches (
+            segment_id TEXT NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            code_id TEXT NOT NULL,
+            score REAL NOT NULL,
+            evidence TEXT NOT NULL,
+            PRIMARY KEY (segment_id, code_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX tag_matches_code ON tag_matches(code_id);
+        """,
+    ),
 )

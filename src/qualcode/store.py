@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,16 @@ class SuggestionState:
     evidence: str | None
     codebook_digest: str | None
     model_score: float | None = None
+
+
+@dataclass(frozen=True)
+class TagScope:
+    """The segments a 'tag' run matches: how many, and how many (with how many tokens) were
+    matched by an earlier run."""
+
+    segments: int
+    matched: int
+    matched_tokens: int
 
 
 @dataclass(frozen=True)
@@ -397,16 +407,6 @@ class Store:
             )
         ]
 
-    def segment_token_rows(
-        self, segment_ids: Sequence[str]
-    ) -> dict[str, tuple[bytes, bytes, bytes]]:
-        rows = self._select_in(
-            "SELECT segment_id, forms, starts, ends FROM segment_tokens "
-            "WHERE segment_id IN ({marks})",
-            list(segment_ids),
-        )
-        return {str(sid): (forms, starts, ends) for sid, forms, starts, ends in rows}
-
     def store_segment_tokens(self, rows: Iterable[tuple[str, bytes, bytes, bytes]]) -> None:
         self.conn.executemany(
             "INSERT OR REPLACE INTO segment_tokens (segment_id, forms, starts, ends) "
@@ -414,21 +414,64 @@ class Store:
             rows,
         )
 
-    def segments_in_scope(
+    def open_tag_scope(
         self, *, city: str | None = None, include_interviewer: bool = False
-    ) -> list[tuple[str, int, int, str]]:
-        """(segment id, start, has tokens, city) of the segments 'tag' matches, in order."""
-        rows = self._tag_scope(
-            "s.id, s.start, t.segment_id IS NOT NULL, COALESCE(d.city, '')",
-            "LEFT JOIN segment_tokens t ON t.segment_id = s.id",
+    ) -> TagScope:
+        """Put the segments 'tag' matches into the table temp.tag_scope, in order, for the
+        queries below, and say how many there are and how many were matched before."""
+        self.conn.execute(
+            """CREATE TEMP TABLE IF NOT EXISTS tag_scope (
+                 pos INTEGER PRIMARY KEY, segment_id TEXT NOT NULL UNIQUE,
+                 start INTEGER NOT NULL, matched INTEGER NOT NULL, tokens INTEGER)"""
+        )
+        self.conn.execute("DELETE FROM temp.tag_scope")
+        sql, params = self._tag_scope_sql(
+            "ROW_NUMBER() OVER (ORDER BY d.name, s.seq), s.id, s.start, "
+            "m.segment_id IS NOT NULL, m.tokens",
+            "LEFT JOIN tag_segments m ON m.segment_id = s.id",
             city,
             include_interviewer,
         )
-        return [(str(r[0]), int(r[1]), int(r[2]), str(r[3])) for r in rows]
+        self.conn.execute(
+            f"INSERT INTO temp.tag_scope (pos, segment_id, start, matched, tokens) {sql}", params
+        )
+        n, matched, tokens = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(matched), 0), COALESCE(SUM(tokens), 0) "
+            "FROM temp.tag_scope"
+        ).fetchone()
+        return TagScope(int(n), int(matched), int(tokens))
 
-    def _tag_scope(
+    def scope_segment_ids(self) -> list[str]:
+        return [
+            str(r[0])
+            for r in self.conn.execute("SELECT segment_id FROM temp.tag_scope ORDER BY pos")
+        ]
+
+    def untokenised_in_scope(self) -> list[tuple[str, int]]:
+        """(segment id, start) of the segments in temp.tag_scope never tokenised, in order."""
+        return [
+            (str(r[0]), int(r[1]))
+            for r in self.conn.execute(
+                """SELECT sc.segment_id, sc.start FROM temp.tag_scope sc
+                   WHERE sc.matched = 0 AND NOT EXISTS (
+                     SELECT 1 FROM segment_tokens t WHERE t.segment_id = sc.segment_id)
+                   ORDER BY sc.pos"""
+            )
+        ]
+
+    def scope_token_rows(self, *, matched: bool) -> list[tuple[str, bytes, bytes, bytes]]:
+        """(segment id, forms, starts, ends) of the tokenised segments in temp.tag_scope that
+        were (or were not) matched before, in order."""
+        return self.conn.execute(
+            """SELECT sc.segment_id, t.forms, t.starts, t.ends
+               FROM temp.tag_scope sc JOIN segment_tokens t ON t.segment_id = sc.segment_id
+               WHERE sc.matched = ? ORDER BY sc.pos""",
+            (int(matched),),
+        ).fetchall()
+
+    def _tag_scope_sql(
         self, columns: str, join: str, city: str | None, include_interviewer: bool
-    ) -> Iterator[Any]:
+    ) -> tuple[str, list[object]]:
         """The one definition of the segments 'tag' matches (fast path and reference alike):
         no headings, no interviewer turns unless asked, optionally one city; document order."""
         sql = (
@@ -441,7 +484,171 @@ class Store:
         if city is not None:
             sql += " AND d.city = ?"
             params.append(city)
-        return self.conn.execute(sql + " ORDER BY d.name, s.seq", params)
+        return sql + " ORDER BY d.name, s.seq", params
+
+    # --- tag cache (incremental re-tagging) ------------------------------------------------
+    def tag_rule_digests(self, index: str) -> dict[str, str]:
+        """Digests of each code's rules whose matches the cache holds. A cache made with
+        another analyzer (``index``) is emptied first."""
+        row = self.conn.execute("SELECT analyzer FROM tag_index WHERE id = 1").fetchone()
+        if row is None or row[0] != index:
+            for table in ("tag_matches", "tag_segments", "tag_rules"):
+                self.conn.execute(f"DELETE FROM {table}")
+            self.conn.execute(
+                "INSERT OR REPLACE INTO tag_index (id, analyzer) VALUES (1, ?)", (index,)
+            )
+            return {}
+        return {
+            str(c): str(d) for c, d in self.conn.execute("SELECT code_id, digest FROM tag_rules")
+        }
+
+    def update_tag_cache(
+        self,
+        changed: Sequence[str],
+        matches: Iterable[tuple[str, str, float, str]],
+        rules: Iterable[tuple[str, str]],
+    ) -> None:
+        """Record this run's matches: those of the ``changed`` codes on the segments matched
+        before, and those of every code on the new segments of temp.tag_scope.
+
+        ``matches`` are (segment id, code, score, evidence JSON); ``rules`` (code, digest).
+        """
+        if changed:
+            # Segments outside this run's scope were not matched with the changed rules.
+            self.conn.execute(
+                "DELETE FROM tag_segments WHERE segment_id NOT IN "
+                "(SELECT segment_id FROM temp.tag_scope)"
+            )
+            self.conn.execute(
+                "DELETE FROM tag_matches WHERE segment_id NOT IN "
+                "(SELECT segment_id FROM temp.tag_scope)"
+            )
+            for i in range(0, len(changed), _IN_BATCH):
+                batch = changed[i : i + _IN_BATCH]
+                self.conn.execute(
+                    f"DELETE FROM tag_matches WHERE code_id IN ({','.join('?' * len(batch))})",
+                    batch,
+                )
+        self.conn.execute(
+            "DELETE FROM tag_matches WHERE segment_id IN "
+            "(SELECT segment_id FROM temp.tag_scope WHERE matched = 0)"
+        )
+        self.conn.executemany(
+            "INSERT INTO tag_matches (segment_id, code_id, score, evidence) VALUES (?, ?, ?, ?)",
+            matches,
+        )
+        self.conn.execute(
+            """INSERT OR REPLACE INTO tag_segments (segment_id, tokens)
+               SELECT sc.segment_id, length(t.forms) / 4 FROM temp.tag_scope sc
+               JOIN segment_tokens t ON t.segment_id = sc.segment_id WHERE sc.matched = 0"""
+        )
+        self.conn.execute("DELETE FROM tag_rules")
+        self.conn.executemany("INSERT INTO tag_rules (code_id, digest) VALUES (?, ?)", rules)
+
+    def open_tag_proposals(self) -> None:
+        """Fill temp.tag_proposals with the cached rule matches on the segments of
+        temp.tag_scope: (segment id, code, source, score, evidence, model score)."""
+        self.conn.execute(
+            """CREATE TEMP TABLE IF NOT EXISTS tag_proposals (
+                 segment_id TEXT NOT NULL, code_id TEXT NOT NULL, source TEXT NOT NULL,
+                 score REAL, evidence TEXT, model_score REAL,
+                 PRIMARY KEY (segment_id, code_id))"""
+        )
+        self.conn.execute("DELETE FROM temp.tag_proposals")
+        self.conn.execute(
+            """INSERT INTO temp.tag_proposals
+               SELECT m.segment_id, m.code_id, 'rule', m.score, m.evidence, NULL
+               FROM temp.tag_scope sc JOIN tag_matches m ON m.segment_id = sc.segment_id"""
+        )
+
+    def tag_proposals(self) -> list[tuple[str, str, str, float, str, float | None]]:
+        return self.conn.execute(
+            "SELECT segment_id, code_id, source, score, evidence, model_score "
+            "FROM temp.tag_proposals"
+        ).fetchall()
+
+    def replace_tag_proposals(self, rows: Iterable[tuple[object, ...]]) -> None:
+        self.conn.execute("DELETE FROM temp.tag_proposals")
+        self.conn.executemany("INSERT INTO temp.tag_proposals VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def tag_proposal_sources(self) -> list[tuple[str, int]]:
+        return [
+            (str(s), int(n))
+            for s, n in self.conn.execute(
+                "SELECT source, COUNT(*) FROM temp.tag_proposals GROUP BY source ORDER BY source"
+            )
+        ]
+
+    def reconcile_suggestions(
+        self, digest: str, make_id: Callable[[str, str], str]
+    ) -> tuple[int, int, int, int, int]:
+        """Make the suggestions on the segments of temp.tag_scope agree with temp.tag_proposals.
+
+        A proposal becomes a pending suggestion unless the pair already has a suggestion (a
+        decided one is never touched; a pending one is updated) or an accepted coding.
+        Pending generated suggestions without a proposal are removed. Returns (new, updated,
+        unchanged, removed, decided ones kept).
+        """
+        stamp = now()
+        in_scope = "segment_id IN (SELECT segment_id FROM temp.tag_scope)"
+        kept = self.conn.execute(
+            f"SELECT COUNT(*) FROM suggestions WHERE status != 'pending' AND {in_scope}"
+        ).fetchone()[0]
+        pending = self.conn.execute(
+            """SELECT COUNT(*) FROM temp.tag_proposals p JOIN suggestions g
+               ON g.segment_id = p.segment_id AND g.code_id = p.code_id
+               WHERE g.status = 'pending'"""
+        ).fetchone()[0]
+        updated = self.conn.execute(
+            """UPDATE suggestions AS g SET source = p.source, score = p.score,
+                 evidence = p.evidence, codebook_digest = ?, model_score = p.model_score,
+                 updated = ?
+               FROM temp.tag_proposals AS p
+               WHERE g.segment_id = p.segment_id AND g.code_id = p.code_id
+                 AND g.status = 'pending'
+                 AND NOT (g.source IS p.source AND g.score IS p.score
+                   AND g.evidence IS p.evidence AND g.codebook_digest IS ?
+                   AND g.model_score IS p.model_score)""",
+            (digest, stamp, digest),
+        ).rowcount
+        removed = self.conn.execute(
+            f"""DELETE FROM suggestions WHERE status = 'pending'
+                AND source IN ('rule', 'model', 'rule+model') AND {in_scope}
+                AND NOT EXISTS (SELECT 1 FROM temp.tag_proposals p
+                  WHERE p.segment_id = suggestions.segment_id
+                  AND p.code_id = suggestions.code_id)"""
+        ).rowcount
+        new = self.conn.execute(
+            """SELECT p.segment_id, p.code_id, p.source, p.score, p.evidence, p.model_score
+               FROM temp.tag_proposals p
+               WHERE NOT EXISTS (SELECT 1 FROM suggestions g
+                   WHERE g.segment_id = p.segment_id AND g.code_id = p.code_id)
+                 AND NOT EXISTS (SELECT 1 FROM codings c
+                   WHERE c.segment_id = p.segment_id AND c.code_id = p.code_id
+                   AND c.status = 'accepted')
+               ORDER BY p.segment_id, p.code_id"""
+        ).fetchall()
+        self.conn.executemany(
+            """INSERT INTO suggestions (id, segment_id, code_id, source, score, evidence,
+                 codebook_digest, model_score, status, created, updated)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
+            (
+                (
+                    make_id(sid, code),
+                    sid,
+                    code,
+                    source,
+                    score,
+                    evidence,
+                    digest,
+                    model,
+                    stamp,
+                    stamp,
+                )
+                for sid, code, source, score, evidence, model in new
+            ),
+        )
+        return len(new), updated, pending - updated, removed, int(kept)
 
     # --- codes and codebooks ---------------------------------------------------------------
     def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
@@ -499,10 +706,12 @@ class Store:
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> list[tuple[str, int, str, str]]:
         """(segment id, start, text, city) of the segments that 'tag' matches, in order."""
-        rows = self._tag_scope(
+        sql, params = self._tag_scope_sql(
             "s.id, s.start, s.text, COALESCE(d.city, '')", "", city, include_interviewer
         )
-        return [(str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
+        return [
+            (str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
+        ]
 
     def cities(self) -> list[str]:
         return [
@@ -512,17 +721,6 @@ class Store:
             )
         ]
 
-    def suggestion_states(
-        self, segment_ids: Iterable[str]
-    ) -> dict[tuple[str, str], SuggestionState]:
-        """Existing suggestions on these segments, keyed by (segment id, code id)."""
-        rows = self._select_in(
-            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest,
-                      model_score FROM suggestions WHERE segment_id IN ({marks})""",
-            list(segment_ids),
-        )
-        return {(row[1], row[2]): SuggestionState(*row) for row in rows}
-
     def accepted_pairs(self) -> set[tuple[str, str]]:
         return {
             (str(r[0]), str(r[1]))
@@ -531,38 +729,17 @@ class Store:
             )
         }
 
-    def insert_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
-        """Rows of (id, segment_id, code_id, source, score, evidence, digest, model_score)."""
-        stamp = now()
-        self.conn.executemany(
-            """INSERT INTO suggestions (id, segment_id, code_id, source, score, evidence,
-                 codebook_digest, model_score, status, created, updated)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
-            ((*r, stamp, stamp) for r in rows),
-        )
-
-    def update_suggestions(self, rows: Iterable[tuple[object, ...]]) -> None:
-        """Rows of (source, score, evidence, digest, model_score, id) for pending suggestions."""
-        self.conn.executemany(
-            """UPDATE suggestions SET source = ?, score = ?, evidence = ?, codebook_digest = ?,
-                 model_score = ?, updated = ? WHERE id = ? AND status = 'pending'""",
-            ((*r[:5], now(), r[5]) for r in rows),
-        )
-
-    def delete_pending_suggestions(self, ids: Iterable[str]) -> int:
-        cursor = self.conn.executemany(
-            "DELETE FROM suggestions WHERE id = ? AND status = 'pending'", ((i,) for i in ids)
-        )
-        return cursor.rowcount
-
     def pending_counts(self, city: str | None = None) -> dict[str, int]:
         """Pending suggestions per code."""
-        sql = """SELECT g.code_id, COUNT(*) FROM suggestions g
-                 JOIN segments s ON s.id = g.segment_id JOIN documents d ON d.id = s.document_id
-                 WHERE g.status = 'pending'"""
-        params: tuple[str, ...] = ()
-        if city is not None:
-            sql += " AND d.city = ?"
+        if city is None:
+            # No join is needed: foreign keys tie every suggestion to a segment and a document.
+            sql = "SELECT g.code_id, COUNT(*) FROM suggestions g WHERE g.status = 'pending'"
+            params: tuple[str, ...] = ()
+        else:
+            sql = """SELECT g.code_id, COUNT(*) FROM suggestions g
+                     JOIN segments s ON s.id = g.segment_id
+                     JOIN documents d ON d.id = s.document_id
+                     WHERE g.status = 'pending' AND d.city = ?"""
             params = (city,)
         return {str(c): int(n) for c, n in self.conn.execute(sql + " GROUP BY g.code_id", params)}
 

@@ -8,14 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from qualcode.analysis import Analysis, Analyzer, default_analyzer, get_analyzer
 from qualcode.codebook import Codebook, load_codebook, parse_codebook
 from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import QualcodeError
 from qualcode.match import (
     CompiledCodebook,
+    Evidence,
     FormKeys,
     KeyForms,
     TokenArrays,
@@ -157,8 +156,10 @@ def index_forms(
     analyzer: Analyzer,
     forms: list[tuple[int, str]],
     progress: Progress | None = None,
-) -> None:
-    """Analyse forms (by id) once: keep the readings and index their lemmas and parts."""
+) -> int:
+    """Analyse forms (by id) once: keep the readings and index their lemmas and parts.
+
+    Returns the number of forms that were not in the analysis cache."""
     store = project.store
     key = analyser_key(analyzer)
     texts = [f for _, f in forms]
@@ -172,19 +173,18 @@ def index_forms(
         keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
         rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
     store.store_form_keys(index_key(analyzer), rows)
+    return len(missing)
 
 
-def token_arrays(
-    project: Project, scope: list[tuple[str, int, int, str]]
-) -> tuple[TokenArrays, int]:
-    """The scope's tokens as arrays; segments never tokenised before are tokenised now."""
+def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: bool) -> TokenArrays:
+    """The tokens, as arrays, of the segments in the tag scope that were (or were not) matched
+    before; ``fresh`` (segment id, start) are tokenised first: they never were."""
     import numpy as np
 
     store = project.store
-    fresh = [s for s in scope if not s[2]]
     if fresh:
-        texts = store.segment_texts(s[0] for s in fresh)
-        tokenised = {sid: tokenize(texts[sid], start) for sid, start, _, _ in fresh}
+        texts = store.segment_texts(sid for sid, _ in fresh)
+        tokenised = {sid: tokenize(texts[sid], start) for sid, start in fresh}
         ids = store.form_ids(t.form for toks in tokenised.values() for t in toks)
         store.store_segment_tokens(
             (
@@ -195,19 +195,20 @@ def token_arrays(
             )
             for sid, toks in tokenised.items()
         )
-    segment_ids = [s[0] for s in scope]
-    rows = store.segment_token_rows(segment_ids)
-    parts = [rows[sid] for sid in segment_ids]
-    lengths = [len(f) // 4 for f, _, _ in parts]
-    bounds = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=bounds[1:])
+    rows = store.scope_token_rows(matched=matched)
+    bounds = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r[1]) // 4 for r in rows], out=bounds[1:])
 
-    def join(k: int) -> np.ndarray:
-        if not parts:
-            return np.zeros(0, dtype=np.int32)
-        return np.frombuffer(b"".join(p[k] for p in parts), dtype=np.int32)
+    def join(parts: Iterable[bytes]) -> np.ndarray:
+        return np.frombuffer(b"".join(parts), dtype=np.int32)
 
-    return TokenArrays(segment_ids, bounds, join(0), join(1), join(2)), len(fresh)
+    return TokenArrays(
+        [r[0] for r in rows],
+        bounds,
+        join(r[1] for r in rows),
+        join(r[2] for r in rows),
+        join(r[3] for r in rows),
+    )
 
 
 def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
@@ -265,17 +266,14 @@ def tag(
     digest = codebook.digest
 
     with store.transaction():
-        scope = store.segments_in_scope(city=city, include_interviewer=include_interviewer)
-        cached_before = store.analysis_cache_size(analyser_key(analyzer))
-        arrays, _ = token_arrays(project, scope)
-        missing = np.setdiff1d(
-            np.unique(arrays.forms),
-            np.array(store.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
+        # Matches are cached per code and segment; only what changed is matched again.
+        rules = rule_digests(codebook)
+        old_rules = store.tag_rule_digests(f"{index_key(analyzer)}|{_MATCHER_VERSION}")
+        changed = sorted(
+            c for c in rules.keys() | old_rules.keys() if rules.get(c) != old_rules.get(c)
         )
-        if len(missing):
-            names = store.form_strings(missing.tolist())
-            index_forms(project, analyzer, sorted(names.items()), progress)
-        new_forms = store.analysis_cache_size(analyser_key(analyzer)) - cached_before
+        scope = store.open_tag_scope(city=city, include_interviewer=include_interviewer)
+        cached_before = store.analysis_cache_size(analyser_key(analyzer))
         store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
         store.record_codebook(
             digest,
@@ -284,62 +282,39 @@ def tag(
             str(path),
             json.dumps(codebook.to_dict(), ensure_ascii=False, sort_keys=True),
         )
-        compiled = compile_codebook(codebook)
-        key_forms = _key_forms(store.forms_with_keys(index_key(analyzer), _words(compiled)))
+        new_forms = 0
+        words = scope.matched_tokens
+        # (tokens, rules to match on them): every code on the segments not matched before,
+        # and the changed codes on the segments that were.
+        work: list[tuple[TokenArrays, CompiledCodebook]] = []
+        if scope.matched < scope.segments:
+            arrays = token_arrays(project, store.untokenised_in_scope(), matched=False)
+            new_forms = _index_new_forms(project, analyzer, arrays, progress)
+            words += len(arrays.forms)
+            work.append((arrays, compile_codebook(codebook)))
+        if changed and scope.matched:
+            arrays = token_arrays(project, [], matched=True)
+            work.append((arrays, compile_codebook(codebook, changed)))
         if progress:
             progress(0, 1, "matching")
-        matched = match_indexed(arrays, compiled, key_forms, store.form_strings)
-        proposals: dict[tuple[str, str], _Proposal] = {}
-        for segment_id, matches in matched.items():
-            for m in matches:
-                evidence = json.dumps(
-                    [[e.form, e.start, e.end, e.rule] for e in m.evidence], ensure_ascii=False
+        found: list[tuple[str, str, float, str]] = []
+        for arrays, compiled in work:
+            key_forms = _key_forms(store.forms_with_keys(index_key(analyzer), _words(compiled)))
+            for segment_id, matches in match_indexed(
+                arrays, compiled, key_forms, store.form_strings
+            ).items():
+                found.extend(
+                    (segment_id, m.code_id, m.score, _evidence_json(m.evidence)) for m in matches
                 )
-                proposals[(segment_id, m.code_id)] = _Proposal("rule", m.score, evidence, None)
         if progress:
             progress(1, 1, "matching")
+        store.update_tag_cache(changed, found, sorted(rules.items()))
+        store.open_tag_proposals()
         model_id = None
         if use_model and store.model_data() is not None:
-            texts = store.segment_texts(arrays.segment_ids)
-            segments = [(sid, 0, texts[sid], "") for sid in arrays.segment_ids]
-            keys, _ = analyse_forms(
-                project, analyzer, (t.form for _, _, text, _ in segments for t in tokenize(text))
-            )
-            model_id = _add_model_proposals(
-                project, analyzer.name, keys, segments, codebook, proposals
-            )
-        existing = store.suggestion_states(arrays.segment_ids)
-        accepted = store.accepted_pairs()
-        inserts: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
-        unchanged = 0
-        for pair, prop in sorted(proposals.items()):
-            state = existing.get(pair)
-            row = (prop.source, prop.score, prop.evidence, digest, prop.model_score)
-            if state is None:
-                if pair not in accepted:
-                    inserts.append((suggestion_id(*pair), *pair, *row))
-            elif state.status == "pending":
-                old = (
-                    state.source,
-                    state.score,
-                    state.evidence,
-                    state.codebook_digest,
-                    state.model_score,
-                )
-                if old == row:
-                    unchanged += 1
-                else:
-                    updates.append((*row, state.id))
-        stale = [
-            s.id
-            for pair, s in existing.items()
-            if s.status == "pending" and s.source in _GENERATED and pair not in proposals
-        ]
-        kept = sum(1 for s in existing.values() if s.status != "pending")
-        store.insert_suggestions(inserts)
-        store.update_suggestions(updates)
-        removed = store.delete_pending_suggestions(stale)
+            model_id = _add_model_proposals(project, analyzer, store.scope_segment_ids(), codebook)
+        new, updated, unchanged, removed, kept = store.reconcile_suggestions(digest, suggestion_id)
+        sources = store.tag_proposal_sources()
         # The review rows carry every segment's text: load them only when a CSV is written.
         rows = pending_review_rows(project, city=city, order=order) if out is not None else []
         pending = store.pending_counts(city)
@@ -364,17 +339,16 @@ def tag(
     by_theme = tuple(
         (c.id, c.label, themes.get(c.id, 0)) for c in codebook.codes if c.parent is None
     )
-    sources = Counter(p.source for p in proposals.values())
     return TagReport(
         codebook=str(path),
         codebook_digest=digest,
         analyzer=analyser_key(analyzer),
-        segments=len(arrays.segment_ids),
-        words=len(arrays.forms),
+        segments=scope.segments,
+        words=words,
         new_forms=new_forms,
         cached_forms=cached_before,
-        new=len(inserts),
-        updated=len(updates),
+        new=new,
+        updated=updated,
         unchanged=unchanged,
         removed=removed,
         kept_decided=kept,
@@ -383,36 +357,39 @@ def tag(
         csv_rows=csv_rows,
         warnings=tuple(warnings),
         model_id=model_id,
-        by_source=tuple(sorted(sources.items())),
+        by_source=tuple(sources),
     )
 
 
-_GENERATED = ("rule", "model", "rule+model")
-
-
 def _add_model_proposals(
-    project: Project,
-    analyzer: str,
-    keys: dict[str, FormKeys],
-    segments: list[tuple[str, int, str, str]],
-    codebook: Codebook,
-    proposals: dict[tuple[str, str], _Proposal],
+    project: Project, analyzer: Analyzer, segment_ids: list[str], codebook: Codebook
 ) -> int | None:
-    """Add the latest model's suggestions above each code's threshold; mark rule+model."""
+    """Add the latest model's suggestions above each code's threshold to the rule proposals
+    (temp.tag_proposals); mark rule+model where both agree."""
     from qualcode.classify import prime_analyses
     from qualcode.workflow.training import predict_with_latest
 
-    prime_analyses(analyzer, keys)
-    predictions = predict_with_latest(project, [text for _, _, text, _ in segments])
+    store = project.store
+    texts = store.segment_texts(segment_ids)
+    segments = [texts[sid] for sid in segment_ids]
+    keys, _ = analyse_forms(
+        project, analyzer, (t.form for text in segments for t in tokenize(text))
+    )
+    prime_analyses(analyzer.name, keys)
+    predictions = predict_with_latest(project, segments)
     if predictions is None:
         return None
+    proposals = {
+        (sid, code): _Proposal(source, score, evidence, model)
+        for sid, code, source, score, evidence, model in store.tag_proposals()
+    }
     live = {c.id for c in codebook.codes if c.codable}
     for k, code in enumerate(predictions.codes):
         if code not in live:
             continue
         threshold = predictions.thresholds.get(code, 1.0)
         column = predictions.probabilities[:, k]
-        for (segment_id, _, _, _), p in zip(segments, column.tolist(), strict=True):
+        for segment_id, p in zip(segment_ids, column.tolist(), strict=True):
             pair = (segment_id, code)
             p = round(float(p), 4)
             rule = proposals.get(pair)
@@ -422,7 +399,52 @@ def _add_model_proposals(
                 proposals[pair] = _Proposal(source, score, rule.evidence, p)
             elif p >= threshold:
                 proposals[pair] = _Proposal("model", p, "[]", p)
+    store.replace_tag_proposals(
+        (*pair, p.source, p.score, p.evidence, p.model_score)
+        for pair, p in sorted(proposals.items())
+    )
     return predictions.model_id
+
+
+_MATCHER_VERSION = "match.v1"  # change when the matcher would match differently
+
+
+def rule_digests(codebook: Codebook) -> dict[str, str]:
+    """A digest of each codable code's rules: what its matches depend on, and nothing else."""
+    out = {}
+    for code in codebook.codes:
+        if code.codable:
+            rules = [
+                code.min_hits,
+                [[k.word, k.compounds] for k in code.keywords],
+                [[k.word, k.compounds] for k in code.exclude_keywords],
+                [[list(p.words), p.gap] for p in code.phrases],
+                [[list(p.words), p.gap] for p in code.exclude_phrases],
+            ]
+            out[code.id] = sha256_hex(json.dumps(rules, ensure_ascii=False))[:16]
+    return out
+
+
+def _evidence_json(evidence: Iterable[Evidence]) -> str:
+    return json.dumps([[e.form, e.start, e.end, e.rule] for e in evidence], ensure_ascii=False)
+
+
+def _index_new_forms(
+    project: Project, analyzer: Analyzer, arrays: TokenArrays, progress: Progress | None
+) -> int:
+    """Analyse and index the forms of ``arrays`` not indexed yet; returns how many were
+    analysed (new to the analysis cache)."""
+    import numpy as np
+
+    store = project.store
+    missing = np.setdiff1d(
+        np.unique(arrays.forms),
+        np.array(store.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
+    )
+    if not len(missing):
+        return 0
+    names = store.form_strings(missing.tolist())
+    return index_forms(project, analyzer, sorted(names.items()), progress)
 
 
 def _words(compiled: CompiledCodebook) -> set[str]:
