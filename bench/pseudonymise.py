@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "bench-data" / "turku-ner"
 sys.path.insert(0, str(REPO / "src"))
 
+from qualcode.match import tokenize  # noqa: E402
 from qualcode.pseudonymise import (  # noqa: E402
     NameCandidate,
     Pseudonymiser,
@@ -198,6 +199,11 @@ def breakdown(
 _BREAKDOWN_COUNTS = ("gold_person_tokens", "missed", "other_tokens", "wrongly_replaced")
 
 
+def lower_case(docs: Sequence[Document]) -> set[str]:
+    """The material's lower-case forms, as the project passes them to ``Pseudonymiser``."""
+    return {t.form for d in docs for t in tokenize(d.text) if t.form.islower()}
+
+
 def qualcode_run(
     docs: Sequence[Document],
 ) -> tuple[dict[str, tuple[Score, Score]], list[NameCandidate], dict[str, float]]:
@@ -208,11 +214,12 @@ def qualcode_run(
     candidates = detect_names(texts)
     timing["detect_s"] = round(time.perf_counter() - started, 2)
     entries = assign_pseudonyms(candidates)
+    words = lower_case(docs)
     scores: dict[str, tuple[Score, Score]] = {}
     for label, ner in (("default", False), ("ner_apply", True)):
         step = time.perf_counter()
-        persons = Pseudonymiser([e for e in entries if e.kind == "person"], ner=ner)
-        everything = Pseudonymiser(entries, ner=ner)
+        persons = Pseudonymiser([e for e in entries if e.kind == "person"], ner=ner, words=words)
+        everything = Pseudonymiser(entries, ner=ner, words=words)
         person_score, all_score = Score(), Score()
         for doc in docs:
             person_score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)])
@@ -227,7 +234,7 @@ def with_check_unknown(
 ) -> dict[str, object]:
     """Recall when the words ``names check --unknown`` lists are looked at too."""
     entries = assign_pseudonyms(candidates)
-    persons = Pseudonymiser([e for e in entries if e.kind == "person"])
+    persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=lower_case(docs))
     score = Score()
     forms: set[str] = set()
     listed_tokens = 0
@@ -313,7 +320,7 @@ def main() -> int:
     }
     if args.breakdown:
         entries = assign_pseudonyms(candidates)
-        persons = Pseudonymiser([e for e in entries if e.kind == "person"])
+        persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=lower_case(docs))
         result["breakdown"] = breakdown(docs, entities, persons)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -339,7 +346,7 @@ def main() -> int:
             print(f"  NER {row['ner']:12}  Voikko {row['voikko']:11}  {counts}")
     if args.errors:
         entries = assign_pseudonyms(candidates)
-        persons = Pseudonymiser([e for e in entries if e.kind == "person"])
+        persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=lower_case(docs))
         for line in misses(docs, persons, args.errors):
             print(line, file=sys.stderr)
     return 0

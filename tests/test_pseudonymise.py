@@ -191,6 +191,25 @@ def test_surnames_that_are_common_words_are_replaced_only_as_names() -> None:
     )
 
 
+def test_the_material_decides_sentence_initial_words_that_are_also_common_words() -> None:
+    entries = [
+        person("Ilveskelo", "[henkilö 1]", "Ilveskelo"),
+        person("Arto Mäki", "[henkilö 2]", "Arto Mäki"),
+        RegistryEntry("Kehitys Oy", "org", "pseudonymise", "[yritys A]", ("Kehitys",)),
+    ]
+    text = "Ilveskelo pyörittää mökkikylää. Mäeltä näkee kauas. Kehitys Oy valmistelee."
+    # Voikko reads "Ilveskelo" as a compound noun, so without knowing the material it stays;
+    # a legal form after a word makes it the company's name wherever it stands.
+    assert Pseudonymiser(entries).apply(text) == (
+        "Ilveskelo pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] Oy valmistelee."
+    )
+    # The material writes "mäeltä" in lower case but never "ilveskelo": only the latter is a name.
+    words = {"mäeltä", "näkee", "kauas", "pyörittää"}
+    assert Pseudonymiser(entries, words=words).apply(text) == (
+        "[henkilö 1] pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] Oy valmistelee."
+    )
+
+
 def test_a_name_part_shared_by_two_people_gets_a_generic_pseudonym() -> None:
     entries = [person("Pekka Koski", "[henkilö 1]"), person("Kalevi Koski", "[henkilö 2]")]
     text = "Pekka Koski ja Kalevi Koski tulivat, ja sitten Koskelle soitettiin."

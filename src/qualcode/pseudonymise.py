@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -461,9 +461,15 @@ def _build_index(entries: Sequence[RegistryEntry]) -> _Index:
 class _Matcher:
     """Finds where registry entries occur in a text (token based, longest match first)."""
 
-    def __init__(self, entries: Sequence[RegistryEntry], morph: _Morphology) -> None:
+    def __init__(
+        self,
+        entries: Sequence[RegistryEntry],
+        morph: _Morphology,
+        words: Collection[str] | None = None,
+    ) -> None:
         self.entries = list(entries)
         self.morph = morph
+        self.words = words
         self.index = _build_index(self.entries)
         pseudonyms = {e.pseudonym for e in self.entries if e.pseudonym}
         pseudonyms.update(GENERIC_PSEUDONYMS.values())
@@ -574,6 +580,8 @@ class _Matcher:
             return hit
         if lenient or (persons_at is not None and token.start in persons_at):
             return hit
+        if self.words is not None and token.form.lower() not in self.words:
+            return hit  # never an ordinary word in this material: "Ilveskelo, joka ..."
         return None
 
     def _owners(self, exact: str, word: _Word) -> set[int]:
@@ -589,6 +597,8 @@ class _Matcher:
                 return True
         if i + 1 < len(tokens) and _adjacent(text, tokens[i], tokens[i + 1]):
             nxt = tokens[i + 1].form
+            if _legal(nxt):
+                return True  # "Kehitys Oy valmistelee"
             word = self.morph.word(nxt)
             surname = bool(word.last) and not word.ambiguous
             if nxt.casefold() in _PERSON_POSTPOSITIONS:
@@ -1237,9 +1247,19 @@ class Pseudonymiser:
     ner: resolve capitalised sentence-initial words that are also common words ("Mäki soitti."
         vs "Mäeltä näkee kauas.") with the spaCy NER; without it they are left as they are and
         ``check_text`` reports them.
+    words: the lower-case forms the material uses (e.g. every lower-case token of the
+        project's transcripts). When given, such a sentence-initial word is replaced unless
+        the material also uses it as an ordinary word: "Ilveskelo" opening a sentence is the
+        name when nobody ever writes "ilveskelo".
     """
 
-    def __init__(self, entries: Sequence[RegistryEntry], *, ner: bool = False) -> None:
+    def __init__(
+        self,
+        entries: Sequence[RegistryEntry],
+        *,
+        ner: bool = False,
+        words: Collection[str] | None = None,
+    ) -> None:
         for entry in entries:
             if not entry.name.strip():
                 raise PseudonymiseError("a registry entry has an empty name")
@@ -1250,7 +1270,7 @@ class Pseudonymiser:
                 )
         self.entries = tuple(entries)
         self.ner = ner
-        self._matcher = _Matcher(self.entries, _morphology())
+        self._matcher = _Matcher(self.entries, _morphology(), words)
         if ner:
             _load_ner()
 
@@ -1314,7 +1334,9 @@ def check_text(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, i
     return out
 
 
-def unregistered_names(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, int]]:
+def unregistered_names(
+    text: str, entries: Sequence[RegistryEntry], *, words: Collection[str] = ()
+) -> list[tuple[str, int]]:
     """Capitalised words in ``text`` that may be names the registry does not know.
 
     The words that neither the NER nor Voikko recognise as names are what detection misses
@@ -1323,13 +1345,20 @@ def unregistered_names(text: str, entries: Sequence[RegistryEntry]) -> list[tupl
     does not know at all or knows as a first name or surname: a short list for a person to
     look at before a text leaves the project. Marking a word 'ignore' in the registry takes it
     off the list. (form, character offset), in text order.
+
+    words: case-folded forms known to be ordinary words here, such as the lower-case forms of
+        the project's transcripts: spoken forms Voikko does not know ("Mut", "Tää") are names
+        nowhere, since a name is never written in lower case. The text's own lower-case forms
+        always count.
     """
     matcher = _Matcher(entries, _morphology())
     covered = [(h.start, h.end) for h in matcher.hits(text, lenient=True)]
     masked = _masked(text)
+    tokens = matcher.tokens(text)
+    lower = {t.form for t in tokens if t.form.islower()}
     out = []
     k = 0
-    for token in matcher.tokens(text):
+    for token in tokens:
         while k < len(covered) and covered[k][1] <= token.start:
             k += 1
         if k < len(covered) and covered[k][0] < token.end:
@@ -1337,6 +1366,8 @@ def unregistered_names(text: str, entries: Sequence[RegistryEntry]) -> list[tupl
         form = token.form
         if len(form) < 3 or not _capitalised(form) or not form.replace("-", "").isalpha():
             continue  # acronyms ("AMK"), "Oy:n", numbers
+        if form.split("-", 1)[0].isupper() or form.casefold() in words or form.lower() in lower:
+            continue  # "TKI-hanke"; a word also written in lower case
         word = matcher.morph.word(form)
         if not word.known:
             out.append((form, token.start))

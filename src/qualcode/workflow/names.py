@@ -227,7 +227,7 @@ def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], 
 
         project._text_mapper = identity  # type: ignore[attr-defined]
         return identity
-    pseudonymiser = Pseudonymiser(entries)
+    pseudonymiser = Pseudonymiser(entries, words=_lower_case_forms(project))
 
     def mapper(text: str) -> tuple[str, Callable[[int], int]]:
         spans = sorted(pseudonymiser.spans(text))
@@ -286,17 +286,49 @@ def check_file(project: Project, path: Path, *, unregistered: bool = False) -> C
     unregistered: also list capitalised words that may be names the registry does not know
         (see :func:`qualcode.pseudonymise.unregistered_names`), grouped by form.
     """
-    from qualcode.pseudonymise import check_text, unregistered_names
+    from qualcode.pseudonymise import RegistryEntry, check_text, unregistered_names
 
     entries = registry(project)
     text = _file_text(path)
     found = check_text(text, [e for e in entries if e.action == "pseudonymise"])
     possible: dict[str, tuple[int, int]] = {}
     if unregistered:
-        for form, offset in unregistered_names(text, entries):
+        from qualcode.match import tokenize
+
+        words, cities = _ordinary_words(project)
+        capitalised = {t.form for t in tokenize(text) if t.form[:1].isupper()}
+        for city in cities:
+            # Town names change at the end when inflected: Lounajoki, Lounajoen, Lounajoella.
+            stem = city.casefold()[:-2] if len(city) > 5 else city.casefold()
+            forms = tuple(sorted(f for f in capitalised if f.casefold().startswith(stem)))
+            entries.append(RegistryEntry(city, "person", "ignore", "", forms))
+        for form, offset in unregistered_names(text, entries, words=words):
             n, first = possible.get(form, (0, offset))
             possible[form] = (n + 1, first)
     return CheckReport(found, sorted((f, n, first) for f, (n, first) in possible.items()))
+
+
+def _lower_case_forms(project: Project) -> set[str]:
+    """Every form the transcripts write in lower case: ordinary words, never names."""
+    from qualcode.match import tokenize
+
+    texts = project.store.document_texts()
+    return {t.form for text in texts for t in tokenize(text) if t.form.islower()}
+
+
+def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
+    """Forms that are words in this project, and its town names (named openly in reports).
+
+    Words: every lower-case form in the transcripts, and every form in the codebook (its labels
+    are the researchers' vocabulary, "Invest in", not anybody's name).
+    """
+    from qualcode.match import tokenize
+
+    words = _lower_case_forms(project)
+    latest = project.store.latest_codebook()
+    if latest is not None:
+        words.update(t.form.casefold() for t in tokenize(latest[2]))
+    return words, project.store.cities()
 
 
 def _file_text(path: Path) -> str:
