@@ -41,6 +41,10 @@ echo "== 7. Theme matrix and Word situation snapshots"
 $QC matrix --out "$OUT/matriisi.xlsx" --plot "$OUT/teemat.png" | tail -n 2
 $QC report --all --out "$OUT/raportit"
 $QC names export --out "$OUT/nimet.csv" >/dev/null
+echo
+echo "== 8. Before sending a report: registry names left, or words that may be unknown names"
+# Exit code 1 means "look at these"; the demo goes on.
+$QC names check --unknown "$OUT/raportit/Saarvala.docx" || true
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
