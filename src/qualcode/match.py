@@ -254,7 +254,7 @@ def match_indexed(
         relevant |= fids
     where = _Positions(forms, relevant)
     starts_ok = _plausible_phrase_starts(compiled, key_forms, where, bounds, empty)
-    positions = np.union1d(where.of(rules_by_form), starts_ok)
+    positions = _unique(np.concatenate((where.of(rules_by_form), starts_ok)))
     owners = np.searchsorted(bounds, positions, side="right") - 1
     plausible = set(starts_ok.tolist())
     # (segment index, code) -> [(first token, last token, rule)]
@@ -359,7 +359,18 @@ def _plausible_phrase_starts(
             q = p2[np.minimum(nxt, len(p2) - 1)]
             ok &= (q <= p1 + 1 + phrase.phrase.gap) & (q < segment_end)
             found.append(p1[ok])
-    return np.unique(np.concatenate(found))
+    return _unique(np.concatenate(found))
+
+
+def _unique(values: Any) -> Any:
+    """Sorted distinct values (np.unique would import numpy.ma: 10 ms of a warm re-tag)."""
+    import numpy as np
+
+    values = np.sort(values)
+    keep = np.empty(len(values), dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def _indexed_phrase_end(

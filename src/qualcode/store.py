@@ -426,14 +426,14 @@ class Store:
         )
         self.conn.execute("DELETE FROM temp.tag_scope")
         sql, params = self._tag_scope_sql(
-            "ROW_NUMBER() OVER (ORDER BY d.name, s.seq), s.id, s.start, "
-            "m.segment_id IS NOT NULL, m.tokens",
+            "s.id, s.start, m.segment_id IS NOT NULL, m.tokens",
             "LEFT JOIN tag_segments m ON m.segment_id = s.id",
             city,
             include_interviewer,
         )
+        # Rows go in in document order, so pos (the rowid) numbers them in that order.
         self.conn.execute(
-            f"INSERT INTO temp.tag_scope (pos, segment_id, start, matched, tokens) {sql}", params
+            f"INSERT INTO temp.tag_scope (segment_id, start, matched, tokens) {sql}", params
         )
         n, matched, tokens = self.conn.execute(
             "SELECT COUNT(*), COALESCE(SUM(matched), 0), COALESCE(SUM(tokens), 0) "
@@ -513,29 +513,38 @@ class Store:
 
         ``matches`` are (segment id, code, score, evidence JSON); ``rules`` (code, digest).
         """
+        old: dict[tuple[str, str], tuple[float, str]] = {}
         if changed:
-            # Segments outside this run's scope were not matched with the changed rules.
-            self.conn.execute(
+            # Segments outside this run's scope are not matched with the changed rules.
+            dropped = self.conn.execute(
                 "DELETE FROM tag_segments WHERE segment_id NOT IN "
                 "(SELECT segment_id FROM temp.tag_scope)"
-            )
-            self.conn.execute(
-                "DELETE FROM tag_matches WHERE segment_id NOT IN "
-                "(SELECT segment_id FROM temp.tag_scope)"
-            )
-            for i in range(0, len(changed), _IN_BATCH):
-                batch = changed[i : i + _IN_BATCH]
+            ).rowcount
+            if dropped:
                 self.conn.execute(
-                    f"DELETE FROM tag_matches WHERE code_id IN ({','.join('?' * len(batch))})",
-                    batch,
+                    "DELETE FROM tag_matches WHERE segment_id NOT IN "
+                    "(SELECT segment_id FROM tag_segments)"
                 )
+            for sid, code, score, evidence in self._select_in(
+                "SELECT segment_id, code_id, score, evidence FROM tag_matches "
+                "WHERE code_id IN ({marks})",
+                changed,
+            ):
+                old[(sid, code)] = (score, evidence)
         self.conn.execute(
             "DELETE FROM tag_matches WHERE segment_id IN "
             "(SELECT segment_id FROM temp.tag_scope WHERE matched = 0)"
         )
+        # Only the matches that differ are written: a codebook edit rewrites few pages.
+        new = {(sid, code): (score, evidence) for sid, code, score, evidence in matches}
         self.conn.executemany(
-            "INSERT INTO tag_matches (segment_id, code_id, score, evidence) VALUES (?, ?, ?, ?)",
-            matches,
+            "DELETE FROM tag_matches WHERE segment_id = ? AND code_id = ?",
+            sorted(old.keys() - new.keys()),
+        )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO tag_matches (segment_id, code_id, score, evidence) "
+            "VALUES (?, ?, ?, ?)",
+            sorted((*pair, *match) for pair, match in new.items() if old.get(pair) != match),
         )
         self.conn.execute(
             """INSERT OR REPLACE INTO tag_segments (segment_id, tokens)
@@ -546,20 +555,22 @@ class Store:
         self.conn.executemany("INSERT INTO tag_rules (code_id, digest) VALUES (?, ?)", rules)
 
     def open_tag_proposals(self) -> None:
-        """Fill temp.tag_proposals with the cached rule matches on the segments of
-        temp.tag_scope: (segment id, code, source, score, evidence, model score)."""
+        """Make temp.tag_proposals the cached rule matches on the segments of temp.tag_scope:
+        (segment id, code, source, score, evidence, model score). A view: nothing is copied."""
+        self._drop_tag_proposals()
         self.conn.execute(
-            """CREATE TEMP TABLE IF NOT EXISTS tag_proposals (
-                 segment_id TEXT NOT NULL, code_id TEXT NOT NULL, source TEXT NOT NULL,
-                 score REAL, evidence TEXT, model_score REAL,
-                 PRIMARY KEY (segment_id, code_id))"""
+            """CREATE TEMP VIEW tag_proposals AS
+               SELECT segment_id, code_id, 'rule' AS source, score, evidence,
+                      NULL AS model_score
+               FROM tag_matches WHERE segment_id IN (SELECT segment_id FROM temp.tag_scope)"""
         )
-        self.conn.execute("DELETE FROM temp.tag_proposals")
-        self.conn.execute(
-            """INSERT INTO temp.tag_proposals
-               SELECT m.segment_id, m.code_id, 'rule', m.score, m.evidence, NULL
-               FROM temp.tag_scope sc JOIN tag_matches m ON m.segment_id = sc.segment_id"""
-        )
+
+    def _drop_tag_proposals(self) -> None:
+        row = self.conn.execute(
+            "SELECT type FROM sqlite_temp_master WHERE name = 'tag_proposals'"
+        ).fetchone()
+        if row is not None:
+            self.conn.execute(f"DROP {row[0].upper()} temp.tag_proposals")
 
     def tag_proposals(self) -> list[tuple[str, str, str, float, str, float | None]]:
         return self.conn.execute(
@@ -568,7 +579,14 @@ class Store:
         ).fetchall()
 
     def replace_tag_proposals(self, rows: Iterable[tuple[object, ...]]) -> None:
-        self.conn.execute("DELETE FROM temp.tag_proposals")
+        """Make temp.tag_proposals a table of these rows (the rules' and the model's)."""
+        self._drop_tag_proposals()
+        self.conn.execute(
+            """CREATE TEMP TABLE tag_proposals (
+                 segment_id TEXT NOT NULL, code_id TEXT NOT NULL, source TEXT NOT NULL,
+                 score REAL, evidence TEXT, model_score REAL,
+                 PRIMARY KEY (segment_id, code_id))"""
+        )
         self.conn.executemany("INSERT INTO temp.tag_proposals VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     def tag_proposal_sources(self) -> list[tuple[str, int]]:
@@ -595,9 +613,9 @@ class Store:
             f"SELECT COUNT(*) FROM suggestions WHERE status != 'pending' AND {in_scope}"
         ).fetchone()[0]
         pending = self.conn.execute(
-            """SELECT COUNT(*) FROM temp.tag_proposals p JOIN suggestions g
-               ON g.segment_id = p.segment_id AND g.code_id = p.code_id
-               WHERE g.status = 'pending'"""
+            """SELECT COUNT(*) FROM suggestions g WHERE g.status = 'pending' AND EXISTS (
+                 SELECT 1 FROM temp.tag_proposals p
+                 WHERE p.segment_id = g.segment_id AND p.code_id = g.code_id)"""
         ).fetchone()[0]
         updated = self.conn.execute(
             """UPDATE suggestions AS g SET source = p.source, score = p.score,
@@ -611,9 +629,10 @@ class Store:
                    AND g.model_score IS p.model_score)""",
             (digest, stamp, digest),
         ).rowcount
+        # "+segment_id": scanning the suggestions beats looking each scope segment up.
         removed = self.conn.execute(
             f"""DELETE FROM suggestions WHERE status = 'pending'
-                AND source IN ('rule', 'model', 'rule+model') AND {in_scope}
+                AND source IN ('rule', 'model', 'rule+model') AND +{in_scope}
                 AND NOT EXISTS (SELECT 1 FROM temp.tag_proposals p
                   WHERE p.segment_id = suggestions.segment_id
                   AND p.code_id = suggestions.code_id)"""

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qualcode.analysis import Analysis, Analyzer, default_analyzer, get_analyzer
 from qualcode.codebook import Codebook, load_codebook, parse_codebook
-from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import QualcodeError
 from qualcode.match import (
     CompiledCodebook,
@@ -25,8 +25,10 @@ from qualcode.match import (
     tokenize,
 )
 from qualcode.project import Project
-from qualcode.review import ReviewRow, review_csv_bytes
 from qualcode.textutil import sha256_hex, suggestion_id
+
+if TYPE_CHECKING:  # the review CSV's modules load only when a CSV is written
+    from qualcode.review import ReviewRow
 
 Progress = Callable[[int, int, str], None]
 _ANALYSE_BATCH = 2000
@@ -321,6 +323,8 @@ def tag(
 
     csv_rows = 0
     if out is not None:
+        from qualcode.csvout import atomic_write_bytes
+        from qualcode.review import review_csv_bytes
         from qualcode.workflow.names import filter_for
 
         atomic_write_bytes(
@@ -500,6 +504,8 @@ def rule_matches(
 def pending_review_rows(
     project: Project, *, city: str | None = None, order: str = "document"
 ) -> list[ReviewRow]:
+    from qualcode.review import ReviewRow
+
     rows = [ReviewRow(*r) for r in project.store.pending_review_rows(city)]
     if order == "uncertainty":
         # Active learning: the segments whose probabilities sit closest to 0.5 come first,
