@@ -202,13 +202,36 @@ def _span_text(tokens: Sequence[Token], i: int, j: int) -> str:
 
 @dataclass(frozen=True)
 class TokenArrays:
-    """Every segment's tokens, concatenated: form ids and document offsets, as int32 arrays."""
+    """Every segment's tokens, concatenated: form ids and document offsets, as int32 arrays.
+
+    The offsets may be left out (None) and ``offsets`` given instead: a function from segment
+    ids to their packed int32 (starts, ends), called only for the segments with matches.
+    """
 
     segment_ids: list[str]
     bounds: Any  # numpy int64 array, len(segment_ids) + 1: where each segment's tokens start
     forms: Any  # numpy int32 array of form ids
-    starts: Any
-    ends: Any
+    starts: Any = None
+    ends: Any = None
+    offsets: Callable[[list[str]], Mapping[str, tuple[bytes, bytes]]] | None = None
+
+    def offsets_of(self, segments: Iterable[int]) -> tuple[Any, Any]:
+        """Start and end offsets of the tokens, complete at least for these segments (by
+        index)."""
+        if self.starts is not None or self.offsets is None:
+            return self.starts, self.ends
+        import numpy as np
+
+        starts = np.zeros(len(self.forms), dtype=np.int32)
+        ends = np.zeros(len(self.forms), dtype=np.int32)
+        wanted = sorted(set(segments))
+        packed = self.offsets([self.segment_ids[s] for s in wanted])
+        for s in wanted:
+            a, b = int(self.bounds[s]), int(self.bounds[s + 1])
+            segment_starts, segment_ends = packed[self.segment_ids[s]]
+            starts[a:b] = np.frombuffer(segment_starts, dtype=np.int32)
+            ends[a:b] = np.frombuffer(segment_ends, dtype=np.int32)
+        return starts, ends
 
 
 @dataclass(frozen=True)
@@ -281,6 +304,7 @@ def match_indexed(
         int(forms[i]) for spans in hits.values() for a, b, _ in spans for i in range(a, b + 1)
     }
     text = form_text(needed)
+    starts, ends = arrays.offsets_of(s for s, _ in hits)
     out: dict[str, list[RuleMatch]] = {}
     for (s, code), spans in hits.items():
         if (s, code) in vetoed:
@@ -288,8 +312,8 @@ def match_indexed(
         evidence = {
             Evidence(
                 " ".join(text[int(forms[i])] for i in range(a, b + 1)),
-                int(arrays.starts[a]),
-                int(arrays.ends[b]),
+                int(starts[a]),
+                int(ends[b]),
                 rule,
             )
             for a, b, rule in spans

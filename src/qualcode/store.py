@@ -459,15 +459,25 @@ class Store:
             )
         ]
 
-    def scope_token_rows(self, *, matched: bool) -> list[tuple[str, bytes, bytes, bytes]]:
-        """(segment id, forms, starts, ends) of the tokenised segments in temp.tag_scope that
-        were (or were not) matched before, in order."""
+    def scope_token_forms(self, *, matched: bool) -> list[tuple[str, bytes]]:
+        """(segment id, packed form ids) of the tokenised segments in temp.tag_scope that were
+        (or were not) matched before, in order."""
         return self.conn.execute(
-            """SELECT sc.segment_id, t.forms, t.starts, t.ends
+            """SELECT sc.segment_id, t.forms
                FROM temp.tag_scope sc JOIN segment_tokens t ON t.segment_id = sc.segment_id
                WHERE sc.matched = ? ORDER BY sc.pos""",
             (int(matched),),
         ).fetchall()
+
+    def token_offsets(self, segment_ids: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
+        """Packed start and end offsets of these segments' tokens."""
+        return {
+            str(sid): (starts, ends)
+            for sid, starts, ends in self._select_in(
+                "SELECT segment_id, starts, ends FROM segment_tokens WHERE segment_id IN ({marks})",
+                list(segment_ids),
+            )
+        }
 
     def _tag_scope_sql(
         self, columns: str, join: str, city: str | None, include_interviewer: bool

@@ -197,20 +197,12 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
             )
             for sid, toks in tokenised.items()
         )
-    rows = store.scope_token_rows(matched=matched)
+    rows = store.scope_token_forms(matched=matched)
     bounds = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(r[1]) // 4 for r in rows], out=bounds[1:])
-
-    def join(parts: Iterable[bytes]) -> np.ndarray:
-        return np.frombuffer(b"".join(parts), dtype=np.int32)
-
-    return TokenArrays(
-        [r[0] for r in rows],
-        bounds,
-        join(r[1] for r in rows),
-        join(r[2] for r in rows),
-        join(r[3] for r in rows),
-    )
+    np.cumsum([len(forms) // 4 for _, forms in rows], out=bounds[1:])
+    forms = np.frombuffer(b"".join(forms for _, forms in rows), dtype=np.int32)
+    # Offsets are read only for the segments that turn out to match.
+    return TokenArrays([sid for sid, _ in rows], bounds, forms, offsets=store.token_offsets)
 
 
 def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
