@@ -44,7 +44,7 @@ $QC names export --out "$OUT/nimet.csv" >/dev/null
 echo
 echo "== 8. Before sending a report: registry names left, or words that may be unknown names"
 # Exit code 1 means "look at these"; the demo goes on.
-$QC names check --unknown "$OUT/raportit/Saarvala.docx" || true
+$QC names check --unknown --out "$OUT/nimet-tarkistettavat.csv" "$OUT/raportit/Saarvala.docx" || true
 
 echo
 echo "Demo project: $OUT/ (settings $OUT/qualcode.toml, store $OUT/qualcode.db)"
@@ -54,3 +54,4 @@ echo "Codings:      $OUT/codings.csv"
 echo "Matrix:       $OUT/matriisi.xlsx, heat map $OUT/teemat.png"
 echo "Reports:      $OUT/raportit/ (one .docx per city + yhteenveto.docx)"
 echo "Names:        $OUT/nimet.csv (the pseudonymisation registry to review)"
+echo "              $OUT/nimet-tarkistettavat.csv (words in Saarvala.docx that may be names; review, then 'names import')"

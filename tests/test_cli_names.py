@@ -204,3 +204,114 @@ def test_check_unknown_lists_possible_names_until_the_registry_knows_them(
         f"{leak}: name 'Klingan' at character 23",
         f"{leak}: name 'Klinga' at character 45",
     ]
+
+
+def test_check_unknown_out_writes_a_names_csv_that_names_import_loads(
+    project: Path, tmp_path: Path
+) -> None:
+    leak = tmp_path / "raportti.txt"
+    leak.write_text(
+        "Haastateltava mainitsi Kvistrandin ja Sprintathonin. Hmm. Kvistrandille soitettiin, "
+        "ja Kvistrand vastasi.",
+        encoding="utf-8",
+    )
+    out = tmp_path / "uudet.csv"
+    run(project, "names", "check", "--out", out, leak, code=2)  # --out needs --unknown
+    assert not out.exists()
+    output = run(project, "names", "check", "--unknown", "--out", out, leak, code=1)
+    assert f"Wrote 2 possible names to {out}" in output
+    assert "'Hmm'" not in output  # hesitation, not a name
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [
+        (r["name"], r["kind"], r["action"], r["pseudonym"], r["forms"], r["count"], r["source"])
+        for r in rows
+    ] == [
+        (
+            "Kvistrand",
+            "person",
+            "pseudonymise",
+            "",
+            "Kvistrand; Kvistrandille; Kvistrandin",
+            "3",
+            "check",
+        ),
+        ("Sprintathonin", "person", "pseudonymise", "", "Sprintathonin", "1", "check"),
+    ]
+    # The words around the first mention, cut at word boundaries.
+    assert rows[0]["context"].startswith("Haastateltava mainitsi Kvistrandin ja Sprintathonin.")
+    assert leak.read_text(encoding="utf-8").startswith(rows[0]["context"])
+    # The researcher marks the word that is not a name and loads the file as it is.
+    rows[1]["action"] = "ignore"
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert "Updated 2 names" in run(project, "names", "import", out)
+    output = run(project, "names", "check", "--unknown", leak, code=1)
+    assert "possible name" not in output
+    assert [line.split("'")[1] for line in output.splitlines()] == [
+        "Kvistrandin",
+        "Kvistrandille",
+        "Kvistrand",
+    ]
+    # One person, one pseudonym, in every form.
+    export = tmp_path / "segments.csv"
+    run(project, "names", "export", "--out", export)
+    registry = {
+        r["name"]: r for r in csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")))
+    }
+    assert re.fullmatch(r"\[henkilö \d+\]", registry["Kvistrand"]["pseudonym"])
+    assert registry["Sprintathonin"]["action"] == "ignore"
+
+
+def test_check_unknown_out_keeps_a_decision_the_registry_already_holds(
+    project: Path, tmp_path: Path
+) -> None:
+    from qualcode.project import open_project
+    from qualcode.workflow.names import CheckReport, export_possible_names
+
+    decided = tmp_path / "decided.csv"
+    decided.write_text(
+        "name,kind,action,pseudonym,forms\nVaskelin,org,ignore,,\n", encoding="utf-8"
+    )
+    run(project, "names", "import", decided)
+    opened = open_project(project)
+    try:
+        report = CheckReport([], [("Vaskelin", 2, 0)], {"Vaskelin": "Vaskelin on tehdas."})
+        assert export_possible_names(opened, report, tmp_path / "out.csv") == 1
+    finally:
+        opened.close()
+    (row,) = csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig")))
+    assert (row["name"], row["kind"], row["action"], row["count"]) == (
+        "Vaskelin",
+        "org",
+        "ignore",
+        "2",
+    )
+
+
+def test_lower_case_forms_are_the_same_before_and_after_tag(tmp_path: Path) -> None:
+    from qualcode.match import tokenize
+    from qualcode.project import open_project
+    from qualcode.workflow.names import _lower_case_forms
+
+    root = tmp_path / "proj"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE / "round2")
+
+    def forms() -> tuple[set[str], set[str], int]:
+        opened = open_project(root)
+        try:
+            conn = opened.store.conn
+            texts = [t for (t,) in conn.execute("SELECT text FROM segments")]
+            reference = {t.form for text in texts for t in tokenize(text) if t.form.islower()}
+            (cached,) = conn.execute("SELECT COUNT(*) FROM segment_tokens").fetchone()
+            return _lower_case_forms(opened), reference, cached
+        finally:
+            opened.close()
+
+    before, reference, cached = forms()
+    assert cached == 0 and before == reference and "yhteistyö" in " ".join(before)
+    run(root, "tag")  # interviewer turns stay untokenised; the rest come from the tag cache
+    after, reference, cached = forms()
+    assert cached > 0 and after == before == reference

@@ -17,6 +17,7 @@ from qualcode.pseudonymise import (
     assign_pseudonyms,
     check_text,
     detect_names,
+    group_forms,
     unregistered_names,
 )
 
@@ -45,6 +46,23 @@ def test_inflected_surnames_are_grouped_under_the_base_name() -> None:
     assert {"Matti Virtasen", "Virtaselle", "Matti"} <= set(virtanen.forms)
     assert virtanen.forms == tuple(sorted(virtanen.forms))
     assert virtanen.count == 3
+
+
+def test_a_full_name_in_an_inner_locative_case_is_one_person_unless_it_can_be_a_place() -> None:
+    found = by_name(
+        detect_names(
+            [
+                "Olin yhteydessä aikuiskoulutuksesta vastaavaan, Leena Korhoseen, viime viikolla.",
+                "Puhuttiin Pekka Virtasesta pitkään.",
+                "Sitten Aino Hirvelästä tuli mukaan.",  # Hirvelä: a surname, and a village
+                "Halonen Irlantiin lähti.",
+            ]
+        )
+    )
+    assert found["Leena Korhonen"].forms == ("Leena Korhoseen",)
+    assert found["Pekka Virtanen"].forms == ("Pekka Virtasesta",)
+    assert "Aino" in found and "Aino Hirvelä" not in found
+    assert "Halonen" in found
 
 
 def test_company_names_are_found_inflected_and_with_legal_form() -> None:
@@ -266,7 +284,7 @@ def test_unregistered_names_lists_words_voikko_does_not_know_as_ordinary_words()
     ]
     text = (
         "[henkilö 1] soitti Klingalle ja Markkaselle. Mäeltä näkee Kivikariin. "
-        "Mäki on jyrkkä, mutta Mäen kanssa sovimme. AMK:n Oy:n 2024 Aino Aallolle."
+        "Mäki on jyrkkä, mutta Mäen kanssa sovimme. AMK:n Oy:n 2024 Aino Aallolle. Hmm. Ööh."
     )
     found = unregistered_names(text, entries)
     # Unknown to Voikko ("Klingalle"), a surname only ("Markkaselle"), a surname that is also a
@@ -278,6 +296,19 @@ def test_unregistered_names_lists_words_voikko_does_not_know_as_ordinary_words()
         ("Mäen", text.index("Mäen")),
     ]
     assert unregistered_names("Ei nimiä tässä lauseessa.", entries) == []
+
+
+def test_group_forms_puts_the_forms_of_one_name_under_its_base() -> None:
+    groups = group_forms(
+        ["Kvistrandille", "Klingan", "Kvistrand", "Markkaselle", "Kvistrandin", "Klingalle"]
+    )
+    # Unknown names under the stem the list supports; Voikko's surname under its lemma.
+    assert groups == [
+        ("Klinga", ("Klingalle", "Klingan")),
+        ("Kvistrand", ("Kvistrand", "Kvistrandille", "Kvistrandin")),
+        ("Markkanen", ("Markkaselle",)),
+    ]
+    assert group_forms(list(reversed(["Klingan", "Klingalle"]))) == groups[:1]
 
 
 def test_an_entry_without_a_pseudonym_is_an_error() -> None:

@@ -936,8 +936,11 @@ class _Detector:
             return False
         if word.keys & self.known_keys:
             return True
-        if word.place_locative or word.inner_locative:
-            return False  # "Leena Hirvelästä" is Leena from Hirvelä; "Halonen Irlantiin"
+        nen_surname = any(s.endswith("nen") for s in word.last) and not word.place
+        if word.place_locative or (word.inner_locative and not nen_surname):
+            # "Leena Hirvelästä" is Leena from Hirvelä and "Halonen Irlantiin" goes to Ireland,
+            # but a -nen surname names no place: "yhteydessä Leena Korhoseen".
+            return False
         if doc.person_ent[j] >= 0 and doc.person_ent[j] == doc.person_ent[prev]:
             return True
         # Only first names are followed by more of the name. "Tuula Rantakivi" has an ordinary
@@ -1334,6 +1337,10 @@ def check_text(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, i
     return out
 
 
+# Letters of the hesitation sounds transcripts write ("Hmm", "Mmm", "Ööh", "Ehm", "Äää").
+_FILLERS = (frozenset("hm"), frozenset("öh"), frozenset("äh"), frozenset("ehm"), frozenset("ah"))
+
+
 def unregistered_names(
     text: str, entries: Sequence[RegistryEntry], *, words: Collection[str] = ()
 ) -> list[tuple[str, int]]:
@@ -1368,12 +1375,31 @@ def unregistered_names(
             continue  # acronyms ("AMK"), "Oy:n", numbers
         if form.split("-", 1)[0].isupper() or form.casefold() in words or form.lower() in lower:
             continue  # "TKI-hanke"; a word also written in lower case
+        if any(set(form.casefold()) <= sounds for sounds in _FILLERS):
+            continue  # "Hmm.", "Ööh": hesitation, not a name
         word = matcher.morph.word(form)
         if not word.known:
             out.append((form, token.start))
         elif word.person and not (word.ambiguous and _sentence_initial(masked, token.start)):
             out.append((form, token.start))  # "Markkaselle", mid-sentence "Koski"
     return out
+
+
+def group_forms(forms: Collection[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """Word forms of the same name together, under the base form to register them as.
+
+    Voikko's names go under their lemma ("Markkaselle" -> Markkanen); a name no dictionary
+    knows goes under a stem that the list itself supports ("Klinga", "Klingan", "Klingalle" ->
+    Klinga). Sorted by name, forms sorted.
+    """
+    detector = _Detector(_morphology(), {f.casefold() for f in forms}, set())
+    groups: dict[str, set[str]] = defaultdict(set)
+    names: dict[str, str] = {}
+    for form in sorted(forms):
+        base = detector.base(form)
+        names.setdefault(base.casefold(), base)
+        groups[base.casefold()].add(form)
+    return sorted((names[key], tuple(sorted(found))) for key, found in groups.items())
 
 
 __all__ = [
@@ -1387,5 +1413,6 @@ __all__ = [
     "assign_pseudonyms",
     "check_text",
     "detect_names",
+    "group_forms",
     "unregistered_names",
 ]

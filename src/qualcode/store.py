@@ -381,6 +381,22 @@ class Store:
             self._select_in("SELECT id, form FROM forms WHERE id IN ({marks})", sorted(set(ids)))
         )
 
+    def token_form_blobs(self) -> Iterator[bytes]:
+        """The packed form ids of every segment tag has tokenised."""
+        for (blob,) in self.conn.execute("SELECT forms FROM segment_tokens"):
+            yield bytes(blob)
+
+    def all_forms(self) -> Iterator[tuple[int, str]]:
+        yield from ((int(i), str(f)) for i, f in self.conn.execute("SELECT id, form FROM forms"))
+
+    def untokenised_segment_texts(self) -> Iterator[str]:
+        """Texts of the segments tag has not tokenised (interviewer turns, untagged imports)."""
+        for (text,) in self.conn.execute(
+            """SELECT s.text FROM segments s
+               WHERE NOT EXISTS (SELECT 1 FROM segment_tokens t WHERE t.segment_id = s.id)"""
+        ):
+            yield str(text)
+
     def indexed_form_ids(self, analyzer: str) -> list[int]:
         return [
             int(r[0])

@@ -97,8 +97,13 @@ def names_import(ctx: click.Context, file: Path) -> None:
     is_flag=True,
     help="Also list capitalised words that may be names the registry does not know.",
 )
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --unknown: also write the list as a names CSV to review and 'names import'.",
+)
 @click.pass_context
-def names_check(ctx: click.Context, file: Path, unknown: bool) -> None:
+def names_check(ctx: click.Context, file: Path, unknown: bool, out: Path | None) -> None:
     """Scan an exported file (.docx, .csv, .xlsx, .qdpx, text) for registry names.
 
     The safety net to run before sending a report: exit code 1 and one line per name found.
@@ -108,15 +113,25 @@ def names_check(ctx: click.Context, file: Path, unknown: bool) -> None:
     'names import' (a new name with an empty pseudonym gets the next free one) and mark the
     other words 'ignore', and they leave the list.
 
+    --out writes that list as a names CSV: one row per name with its forms and the words
+    around it, action 'pseudonymise'. Change the words that are not names to 'ignore' and
+    load the file with 'names import'.
+
     \b
     Example:
       qualcode names check raportit/Saarvala.docx
       qualcode names check --unknown raportit/Saarvala.docx
+      qualcode names check --unknown --out uudet-nimet.csv raportit/Saarvala.docx
+      qualcode names import uudet-nimet.csv
     """
-    from qualcode.workflow.names import check_file
+    from qualcode.workflow.names import check_file, export_possible_names
 
+    if out is not None and not unknown:
+        raise click.UsageError("--out needs --unknown (it writes the list of possible names)")
     with opened_project(ctx) as project:
         report = check_file(project, file, unregistered=unknown)
+        if out is not None:
+            written = export_possible_names(project, report, out)
     for form, position in report.names:
         click.echo(f"{file}: name '{form}' at character {position}")
     for form, count, first in report.possible:
@@ -124,11 +139,14 @@ def names_check(ctx: click.Context, file: Path, unknown: bool) -> None:
             f"{file}: possible name '{form}' not in the registry "
             f"({count}×, first at character {first})"
         )
+    if out is not None:
+        then = f": mark the words that are not names 'ignore', then: qualcode names import {out}"
+        click.echo(f"Wrote {written} possible names to {out}{then if written else ''}")
     if not report.names and not report.possible:
         what = "registry names or possible names" if unknown else "registry names"
         click.echo(f"OK: no {what} in {file}")
         return
-    if report.possible:
+    if report.possible and out is None:
         click.echo(
             "Hint: add real names with 'qualcode names import' (action pseudonymise); "
             "give other words action ignore",
