@@ -354,6 +354,11 @@ def main() -> None:
                 ["report", "--all", "--out", str(folder / "reports"), "--date", "2026-11-27"], env
             )
             entry.update(report_seconds=round(t, 2), report_rss_mb=round(rss))
+            # Every segment through the name registry (metadata participants at least).
+            t, rss, _ = run_command(["export", "segments", "--out", str(folder / "s.csv")], env)
+            entry.update(
+                export_seconds=round(t, 2), export_wps=round(words / t), export_rss_mb=round(rss)
+            )
             if base is None:
                 segments = folder / "segments.csv"
                 run_command(
@@ -397,6 +402,7 @@ def main() -> None:
         ("train_seconds", "train s"),
         ("matrix_seconds", "matrix s"),
         ("report_seconds", "report s"),
+        ("export_wps", "export w/s"),
         ("peak_rss_mb", "peak MB"),
     ]
     print(f"qualcode benchmark, {machine}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import pytest
 
+from qualcode import pseudonymise
 from qualcode.ingest import read_document
 from qualcode.match import tokenize
 from qualcode.pseudonymise import (
@@ -189,6 +191,33 @@ def test_colloquial_and_initial_forms_are_replaced_as_one_name() -> None:
     assert Pseudonymiser(entries).apply(text) == (
         "Koska [henkilö 1] ja [henkilö 2] tulivat, [henkilö 1] riitti."
     )
+
+
+def test_names_sharing_a_first_name_are_told_apart_by_the_next_word(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    firsts = ["Matti", "Leena", "Anna"]
+    lasts = ["Virtanen", "Korhonen", "Mäkinen", "Nieminen", "Laine", "Koski", "Mäki"]
+    entries = [
+        person(f"{f} {s}", f"[henkilö {k}]")
+        for k, (f, s) in enumerate(itertools.product(firsts, lasts), 1)
+    ]
+    text = (
+        "Matti S. Korhonen ja Matti Heikkinen soittivat Leena Koskelle. Anna Mäen kanssa "
+        "sovittiin, että Anna Mäkisen ja Matti Laineen tiimi jatkaa. Leena tuli myöhemmin."
+    )
+    fast = Pseudonymiser(entries)
+    assert fast.apply(text) == (
+        "[henkilö 2] ja [henkilö] Heikkinen soittivat [henkilö 13]. [henkilö 21] kanssa "
+        "sovittiin, että [henkilö 17] ja [henkilö 5] tiimi jatkaa. [henkilö] tuli myöhemmin."
+    )
+    # The lookup by the next word finds exactly what trying every pattern finds.
+    monkeypatch.setattr(
+        pseudonymise._Matcher,
+        "_candidates",
+        lambda self, key, following: self.index.patterns[key],
+    )
+    assert Pseudonymiser(entries).spans(text) == fast.spans(text)
 
 
 def test_surnames_that_are_common_words_are_replaced_only_as_names() -> None:

@@ -475,6 +475,9 @@ class _Matcher:
         pseudonyms.update(GENERIC_PSEUDONYMS.values())
         alternatives = "|".join(re.escape(p) for p in sorted(pseudonyms, key=len, reverse=True))
         self._pseudonym_re = re.compile(alternatives)
+        self._keys = set(self.index.patterns) | set(self.index.single)
+        self._starts: dict[str, bool] = {}
+        self._second: dict[str, dict[str, list[_Pattern]]] = {}
 
     def hits(
         self,
@@ -493,6 +496,9 @@ class _Matcher:
         masked = _masked(text)
         i = 0
         while i < len(tokens):
+            if not self._may_start(tokens[i].form):
+                i += 1
+                continue
             hit, used = self._pattern_at(text, tokens, i)
             if hit is None:
                 hit = self._single(text, masked, tokens, i, persons_at, lenient)
@@ -500,6 +506,24 @@ class _Matcher:
             if hit is not None:
                 yield hit
             i += max(used, 1)
+
+    def _may_start(self, form: str) -> bool:
+        """Whether any entry can match from a token of this form (once per distinct form).
+
+        The same test as ``_pattern_at`` and ``_single`` make on their first token, without
+        the context: most tokens of a transcript fail it, and skipping them is what makes a
+        whole corpus quick to pseudonymise.
+        """
+        found = self._starts.get(form)
+        if found is None:
+            head = form.partition("-")[0]
+            found = any(
+                part.casefold() in self._keys
+                or not self.morph.word(part).keys.isdisjoint(self._keys)
+                for part in dict.fromkeys((form, head))
+            )
+            self._starts[form] = found
+        return found
 
     def tokens(self, text: str) -> list[Token]:
         """The tokens of ``text`` outside pseudonyms."""
@@ -511,8 +535,13 @@ class _Matcher:
         first = tokens[i]
         keys = self.morph.word(first.form).keys
         best: tuple[int, int, _Pattern] | None = None  # (length, -entry, pattern)
+        following: set[str] | None = None
         for key in sorted(keys):
-            for pattern in self.index.patterns.get(key, ()):
+            if key not in self.index.patterns:
+                continue
+            if following is None:
+                following = self._following_keys(text, tokens, i)
+            for pattern in self._candidates(key, following):
                 length = self._pattern_length(text, tokens, i, pattern)
                 if length and (best is None or (length, -pattern.entry) > best[:2]):
                     best = (length, -pattern.entry, pattern)
@@ -520,6 +549,30 @@ class _Matcher:
             return None, 0
         length, _, pattern = best
         return _Hit(first.start, tokens[i + length - 1].end, pattern.entry, first.form), length
+
+    def _following_keys(self, text: str, tokens: list[Token], i: int) -> set[str]:
+        """Keys of the token after ``i``, and of the one after that when it is an initial."""
+        keys: set[str] = set()
+        for k in (i + 1, i + 2) if _initial(text, tokens, i + 1) else (i + 1,):
+            if k < len(tokens):
+                keys |= self.morph.word(tokens[k].form).keys
+        return keys
+
+    def _candidates(self, key: str, following: set[str]) -> list[_Pattern]:
+        """Patterns starting with ``key`` whose second word can be the next token.
+
+        Many names can share a first word (a common first name, or "Henkilö 0001" ...
+        "Henkilö 0500"); looking them up by their second word keeps each token's cost flat.
+        """
+        by_second = self._second.get(key)
+        if by_second is None:
+            by_second = defaultdict(list)
+            for pattern in self.index.patterns[key]:
+                for second in pattern.positions[1] if len(pattern.positions) > 1 else {""}:
+                    by_second[second].append(pattern)
+            self._second[key] = by_second
+        # Order does not matter: the longest match wins, then the lowest entry.
+        return [*by_second.get("", ()), *(p for k in following for p in by_second.get(k, ()))]
 
     def _pattern_length(self, text: str, tokens: list[Token], i: int, pattern: _Pattern) -> int:
         """How many tokens ``pattern`` covers from token ``i`` (0: no match)."""

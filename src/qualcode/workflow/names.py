@@ -368,8 +368,8 @@ def _lower_case_forms(project: Project) -> set[str]:
     """Every form the transcripts' segments write in lower case: ordinary words, never names.
 
     The segments ``tag`` has tokenised keep their forms as id arrays, so only the others
-    (interviewer turns, documents not yet tagged) are tokenised here: at a million words this
-    is the difference between 2.6 seconds and a fraction of one for every export.
+    (interviewer turns, documents not yet tagged) are tokenised here: at a million words,
+    0.5-0.8 s per export instead of 1.9 s.
     """
     import numpy as np
 
