@@ -36,27 +36,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pseudonymise import DATA, REPO, Document, read_conll
+from pseudonymise import DATA, REPO, Document, lexicon_class, read_conll
 
 sys.path.insert(0, str(REPO / "src"))
 
 _SEED = 0
 _ENTITY_LABELS = frozenset({"GPE", "LOC", "ORG", "PRODUCT", "NORP", "FAC", "EVENT", "WORK_OF_ART"})
-
-
-def voikko_class(voikko: Any, cache: dict[str, str], form: str) -> str:
-    if form not in cache:
-        found = {r.get("CLASS", "") for r in voikko.analyze(form)}
-        cache[form] = (
-            "name"
-            if found & {"etunimi", "sukunimi"}
-            else "place"
-            if "paikannimi" in found
-            else "word"
-            if found
-            else "unknown"
-        )
-    return cache[form]
 
 
 def _purest_first(
@@ -158,17 +143,17 @@ def main() -> int:
         }
         inside = Counter(t.text for t in parsed if not t.is_sent_start and t.text[:1].isupper())
         for tok in parsed:
-            lexicon = voikko_class(voikko, classes, tok.text)
+            lexicon = lexicon_class(voikko, classes, tok.text)
             ent = tok.ent_type_
             if tok.idx in gold and not tok.text[:1].isupper():
                 ner = "PERSON" if ent == "PERSON" else "other entity" if ent else "none"
                 cells[(ner, lexicon, "lower-case", gold[tok.idx])] += 1
             if not tok.text[:1].isupper():
                 continue
-            if ent == "PERSON" and lexicon == "name":
+            if ent == "PERSON" and lexicon == "person name":
                 silver_x.append(context_features(tok))
                 silver_y.append(1)
-            elif (ent in _ENTITY_LABELS or lexicon == "place") and lexicon != "name":
+            elif (ent in _ENTITY_LABELS or lexicon == "place name") and lexicon != "person name":
                 silver_x.append(context_features(tok))
                 silver_y.append(0)
             if tok.idx not in gold:  # spaCy split a gold token differently
@@ -183,10 +168,10 @@ def main() -> int:
     vocabulary = sorted(w for w in nlp.vocab.strings if len(w) > 1 and w.isalpha() and w.istitle())
     vx, vy = [], []
     for word in vocabulary:
-        lexicon = voikko_class(voikko, classes, word)
+        lexicon = lexicon_class(voikko, classes, word)
         if lexicon != "unknown":
             vx.append(nlp.vocab.get_vector(word))
-            vy.append(int(lexicon == "name"))
+            vy.append(int(lexicon == "person name"))
 
     def unit(rows: Sequence[np.ndarray]) -> np.ndarray:
         m = np.asarray(rows, dtype=np.float64)
@@ -246,7 +231,7 @@ def main() -> int:
     )
     for row in result["cells"]:  # type: ignore[attr-defined]
         print(
-            f"  NER {row['ner']:12}  Voikko {row['voikko']:7}  {row['position']:7}  "
+            f"  NER {row['ner']:12}  Voikko {row['voikko']:11}  {row['position']:7}  "
             f"person {row['person']:4}  other {row['other']:5}"
         )
     return 0

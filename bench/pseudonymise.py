@@ -37,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "bench-data" / "turku-ner"
@@ -152,6 +153,22 @@ def spacy_baseline(docs: Sequence[Document]) -> tuple[Score, float, list[Entitie
     return score, time.perf_counter() - started, entities
 
 
+def lexicon_class(voikko: Any, cache: dict[str, str], form: str) -> str:
+    """Voikko's reading of a form: person name, place name, other word or unknown."""
+    if form not in cache:
+        found = {r.get("CLASS", "") for r in voikko.analyze(form)}
+        cache[form] = (
+            "person name"
+            if found & {"etunimi", "sukunimi"}
+            else "place name"
+            if "paikannimi" in found
+            else "other word"
+            if found
+            else "unknown"
+        )
+    return cache[form]
+
+
 def breakdown(
     docs: Sequence[Document], entities: Sequence[Entities], pseudonymiser: Pseudonymiser
 ) -> list[dict[str, object]]:
@@ -162,18 +179,7 @@ def breakdown(
     classes: dict[str, str] = {}
 
     def lexicon(form: str) -> str:
-        if form not in classes:
-            found = {r.get("CLASS", "") for r in voikko.analyze(form)}
-            classes[form] = (
-                "person name"
-                if found & {"etunimi", "sukunimi"}
-                else "place name"
-                if "paikannimi" in found
-                else "other word"
-                if found
-                else "unknown"
-            )
-        return classes[form]
+        return lexicon_class(voikko, classes, form)
 
     rows: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for doc, ents in zip(docs, entities, strict=True):
