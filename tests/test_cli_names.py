@@ -315,3 +315,27 @@ def test_lower_case_forms_are_the_same_before_and_after_tag(tmp_path: Path) -> N
     run(root, "tag")  # interviewer turns stay untokenised; the rest come from the tag cache
     after, reference, cached = forms()
     assert cached > 0 and after == before == reference
+
+
+def test_a_fresh_review_csv_names_nobody_and_reads_back(tmp_path: Path) -> None:
+    # Before any review every suggestion is pending, so the review CSV carries the interview
+    # texts themselves: the participants introduce themselves by name in them.
+    root = tmp_path / "fresh"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE)
+    out = tmp_path / "review.csv"
+    run(root, "tag", "--out", out)
+    forms = metadata_forms(root, tmp_path)
+    text = out.read_text(encoding="utf-8-sig")
+    assert leaked(text, forms) == []
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    introductions = [r["text"] for r in rows if r["text"].startswith("Joo, no. Mä oon [")]
+    assert introductions and all("[[" in t for t in introductions)  # the matches still marked
+    for r in rows:
+        r["decision"] = "n"
+    decisions = tmp_path / "decisions.csv"
+    with decisions.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert f"{len(rows)} rejected" in run(root, "review", decisions)

@@ -248,12 +248,12 @@ def test_the_material_decides_sentence_initial_words_that_are_also_common_words(
     # Voikko reads "Ilveskelo" as a compound noun, so without knowing the material it stays;
     # a legal form after a word makes it the company's name wherever it stands.
     assert Pseudonymiser(entries).apply(text) == (
-        "Ilveskelo pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] Oy valmistelee."
+        "Ilveskelo pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] valmistelee."
     )
     # The material writes "mäeltä" in lower case but never "ilveskelo": only the latter is a name.
     words = {"mäeltä", "näkee", "kauas", "pyörittää"}
     assert Pseudonymiser(entries, words=words).apply(text) == (
-        "[henkilö 1] pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] Oy valmistelee."
+        "[henkilö 1] pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] valmistelee."
     )
 
 
@@ -409,3 +409,39 @@ def test_sample_corpus_pseudonymisation_is_idempotent_and_keeps_the_traps(
         assert trap in ilvesvaara
     for name in ("Leena Koski", "Kosken Leena", "Arto Mä", "Pentti Huotari", "Vaaran Puutuot"):
         assert name not in ilvesvaara
+
+
+def test_the_review_csv_marks_matches_in_the_pseudonymised_text() -> None:
+    import json
+
+    from qualcode.review import ReviewRow, review_csv_bytes
+    from qualcode.workflow.names import offset_mapper
+
+    entries = [
+        person("Tuula Rantakivi", "[kaupungin edustaja 1]"),
+        RegistryEntry("Kehitys Oy", "org", "pseudonymise", "[yritys A]", ()),
+    ]
+    text = (
+        "Mä oon Tuula Rantakivi ja toimin elinkeinopäällikkönä. Kehitys Oy:n kanssa on yhteistyötä."
+    )
+    start = 100  # the segment's offset in its document; evidence carries document offsets
+    matches = [
+        ("elinkeinopäällikkönä", "elinkeinopäällikkö"),
+        ("Kehitys", "kehitys"),
+        ("yhteistyötä", "yhteistyö"),
+    ]
+    evidence = [
+        [w, start + text.index(w), start + text.index(w) + len(w), rule] for w, rule in matches
+    ]
+    row = ReviewRow(
+        "g1", "s1", "Lounajoki", "haastattelu.txt", "Tuula Rantakivi", "koodi", "Koodi", 0.5,
+        "rule", json.dumps(evidence), text, start,
+    )  # fmt: skip
+    out = review_csv_bytes([row], mapper=offset_mapper(Pseudonymiser(entries))).decode("utf-8-sig")
+    assert "Rantakivi" not in out and "Kehitys" not in out
+    assert (
+        "Mä oon [kaupungin edustaja 1] ja toimin [[elinkeinopäällikkönä]]. "
+        "[[[yritys A]]] kanssa on [[yhteistyötä]]."
+    ) in out
+    assert "elinkeinopäällikkönä (elinkeinopäällikkö); [yritys A] (kehitys); yhteistyötä" in out
+    assert ";[kaupungin edustaja 1];" in out  # the speaker

@@ -622,6 +622,9 @@ class _Matcher:
             return None
         entry = owners.pop() if len(owners) == 1 else _AMBIGUOUS
         kind = self.entries[entry].kind if entry != _AMBIGUOUS else "person"
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if kind == "org" and nxt and _legal(nxt.form) and _adjacent(text, token, nxt):
+            end = nxt.end  # "Kehitys Oy:n": the legal form goes with the name
         hit = _Hit(token.start, end, entry, exact)
         if not token.form[:1].isupper():
             return hit if not word.ambiguous and word.known else None

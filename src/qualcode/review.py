@@ -107,13 +107,22 @@ def describe_evidence(evidence: Sequence[Sequence[object]]) -> str:
     return "; ".join(seen)
 
 
+# Pseudonymises a text and maps an offset in the original onto the new text.
+TextMapper = Callable[[str], tuple[str, Callable[[int], int]]]
+
+
+def _unchanged(text: str) -> tuple[str, Callable[[int], int]]:
+    return text, lambda i: i
+
+
 def review_csv_bytes(
     rows: Sequence[ReviewRow],
     *,
     delimiter: str = ";",
-    clean: Callable[[str], str] = lambda text: text,
+    mapper: TextMapper = _unchanged,
 ) -> bytes:
-    """The review CSV; ``clean`` pseudonymises the segment texts (after marking the matches)."""
+    """The review CSV; ``mapper`` pseudonymises the speaker and the segment text, and the
+    matched words are marked where they are in the pseudonymised text."""
 
     def score(value: float | None) -> str:
         if value is None:
@@ -125,19 +134,29 @@ def review_csv_bytes(
     body = []
     for r in rows:
         evidence = json.loads(r.evidence) if r.evidence else []
+        text, move = mapper(r.text)
+        # Offsets in the new text. A match in a replaced name ("Kehitys" of "Kehitys Oy") is
+        # described by what now stands there, so the evidence column cannot name anybody.
+        moved = []
+        for surface, start, end, rule in evidence:
+            a, b = move(int(start) - r.segment_start), move(int(end) - r.segment_start)
+            shown = text[a:b] if a < b else "…"
+            moved.append(
+                (shown if shown.casefold() != str(surface).casefold() else surface, a, b, rule)
+            )
         body.append(
             (
                 r.suggestion_id,
                 r.segment_id,
                 r.city,
                 r.document,
-                clean(r.speaker),
+                mapper(r.speaker)[0],
                 r.code,
                 r.code_label,
                 score(r.score),
                 r.source,
-                describe_evidence(evidence),
-                mark_evidence(r.text, r.segment_start, evidence),
+                describe_evidence(moved),
+                mark_evidence(text, 0, moved),
                 "",
                 "",
                 "",

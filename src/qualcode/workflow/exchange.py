@@ -99,12 +99,12 @@ def _refi_codes(codebook: Codebook) -> tuple[refi.RefiCode, ...]:
 
 
 def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.RefiProject:
-    from qualcode.workflow.names import text_mapper
+    from qualcode.workflow.names import text_mapper, unchanged_mapper
     from qualcode.workflow.tagging import load_project_codebook
 
     codebook = load_project_codebook(project)
     store = project.store
-    mapper: Mapper = text_mapper(project) if pseudonymise else (lambda t: (t, lambda i: i))
+    mapper: Mapper = text_mapper(project) if pseudonymise else unchanged_mapper
     sources = []
     maps: dict[str, Callable[[int], int]] = {}
     docs = store.export_documents()

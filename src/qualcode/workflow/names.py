@@ -22,7 +22,7 @@ from qualcode.errors import QualcodeError
 from qualcode.project import Project
 
 if TYPE_CHECKING:
-    from qualcode.pseudonymise import RegistryEntry
+    from qualcode.pseudonymise import Pseudonymiser, RegistryEntry
 
 NAME_COLUMNS = ("name", "kind", "action", "pseudonym", "forms", "count", "source")
 _ACTIONS = ("pseudonymise", "ignore")
@@ -221,13 +221,17 @@ def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], 
 
     entries = [e for e in registry(project) if e.action == "pseudonymise" or e.action == "ignore"]
     if not entries:
+        project._text_mapper = unchanged_mapper  # type: ignore[attr-defined]
+        return unchanged_mapper
+    mapper = offset_mapper(Pseudonymiser(entries, words=_lower_case_forms(project)))
+    project._text_mapper = mapper  # type: ignore[attr-defined]
+    return mapper
 
-        def identity(text: str) -> tuple[str, Callable[[int], int]]:
-            return text, lambda i: i
 
-        project._text_mapper = identity  # type: ignore[attr-defined]
-        return identity
-    pseudonymiser = Pseudonymiser(entries, words=_lower_case_forms(project))
+def offset_mapper(
+    pseudonymiser: Pseudonymiser,
+) -> Callable[[str], tuple[str, Callable[[int], int]]]:
+    """Pseudonymise a text and map offsets of the original onto the new text."""
 
     def mapper(text: str) -> tuple[str, Callable[[int], int]]:
         spans = sorted(pseudonymiser.spans(text))
@@ -258,7 +262,6 @@ def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], 
 
         return "".join(out), move
 
-    project._text_mapper = mapper  # type: ignore[attr-defined]
     return mapper
 
 
@@ -270,6 +273,10 @@ def project_pseudonymiser(project: Project) -> Callable[[str], str]:
 
 def no_filter(text: str) -> str:
     return text
+
+
+def unchanged_mapper(text: str) -> tuple[str, Callable[[int], int]]:
+    return text, lambda i: i
 
 
 @dataclass(frozen=True)
@@ -443,7 +450,9 @@ __all__: Sequence[str] = (
     "export_names",
     "filter_for",
     "import_names",
+    "offset_mapper",
     "project_pseudonymiser",
     "registry",
     "text_mapper",
+    "unchanged_mapper",
 )

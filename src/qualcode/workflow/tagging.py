@@ -317,14 +317,14 @@ def tag(
     if out is not None:
         from qualcode.csvout import atomic_write_bytes
         from qualcode.review import review_csv_bytes
-        from qualcode.workflow.names import filter_for
+        from qualcode.workflow.names import text_mapper, unchanged_mapper
 
         atomic_write_bytes(
             out,
             review_csv_bytes(
                 rows,
                 delimiter=project.settings.review_delimiter,
-                clean=filter_for(project, pseudonymise),
+                mapper=text_mapper(project) if pseudonymise else unchanged_mapper,
             ),
         )
         csv_rows = len(rows)
