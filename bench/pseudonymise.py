@@ -49,6 +49,7 @@ from qualcode.pseudonymise import (  # noqa: E402
     Pseudonymiser,
     assign_pseudonyms,
     detect_names,
+    ordinary_forms,
     unregistered_names,
 )
 
@@ -206,8 +207,8 @@ _BREAKDOWN_COUNTS = ("gold_person_tokens", "missed", "other_tokens", "wrongly_re
 
 
 def lower_case(docs: Sequence[Document]) -> set[str]:
-    """The material's lower-case forms, as the project passes them to ``Pseudonymiser``."""
-    return {t.form for d in docs for t in tokenize(d.text) if t.form.islower()}
+    """The material's ordinary lower-case forms, as the project passes them to ``Pseudonymiser``."""
+    return ordinary_forms(Counter(t.form for d in docs for t in tokenize(d.text)))
 
 
 def qualcode_run(

@@ -20,6 +20,7 @@ from qualcode.pseudonymise import (
     check_text,
     detect_names,
     group_forms,
+    ordinary_forms,
     unregistered_names,
 )
 
@@ -79,6 +80,14 @@ def test_company_names_are_found_inflected_and_with_legal_form() -> None:
     konepaja = found["Linnan Konepaja Oy"]
     assert konepaja.kind == "org"
     assert set(konepaja.forms) == {"Linnan Konepaja Oy:n", "Linnan Konepajalla"}
+
+
+def test_a_pronoun_before_a_school_word_is_no_school_name() -> None:
+    found = by_name(
+        detect_names(["Meidän lukiosta lähtee moni jatko-opintoihin. Ilvesvaaran lukio on pieni."])
+    )
+    assert found["Ilvesvaaran lukio"].kind == "org"
+    assert not [name for name in found if name.startswith("Meidän")]
 
 
 def test_colloquial_surname_first_names_are_one_person() -> None:
@@ -255,6 +264,23 @@ def test_the_material_decides_sentence_initial_words_that_are_also_common_words(
     assert Pseudonymiser(entries, words=words).apply(text) == (
         "[henkilö 1] pyörittää mökkikylää. Mäeltä näkee kauas. [yritys A] valmistelee."
     )
+
+
+def test_a_word_the_material_mostly_capitalises_is_a_name_even_opening_a_sentence() -> None:
+    from collections import Counter
+
+    entries = [RegistryEntry("Linnan Konepaja", "org", "pseudonymise", "[yritys A]", ("Konepaja",))]
+    # One machine shop in lower case, the company capitalised fifteen times; "mutta" opens
+    # sentences now and then but is written in lower case far more often.
+    counts = Counter({"konepaja": 1, "Konepaja": 12, "Konepajalla": 3, "mutta": 40, "Mutta": 9})
+    words = ordinary_forms(counts)
+    assert words == {"mutta"}
+    text = "Se on yrityslähtöinen. Konepaja on siinä veturi."
+    assert Pseudonymiser(entries, words=words).apply(text) == (
+        "Se on yrityslähtöinen. [yritys A] on siinä veturi."
+    )
+    even = ordinary_forms(Counter({"konepaja": 5, "Konepaja": 12}))
+    assert Pseudonymiser(entries, words=even).apply(text) == text  # an ordinary word here too
 
 
 def test_a_name_part_shared_by_two_people_gets_a_generic_pseudonym() -> None:

@@ -844,6 +844,8 @@ class _Detector:
             return self._with_legal(doc, i, i + 1)
         if not nxt_ok or not word.genitive or (word.first and not word.last and not word.common):
             return self._ner_org(doc, i)
+        if word.function and not (word.place or word.last):
+            return self._ner_org(doc, i)  # "Meidän lukiosta": our school, opening a sentence
         nxt = tokens[i + 1]
         nw = self.morph.word(nxt.form)
         # "Ilvesvaaran lukio", "Harjuniemen yliopiston": a place and a school word.
@@ -1306,10 +1308,10 @@ class Pseudonymiser:
     ner: resolve capitalised sentence-initial words that are also common words ("Mäki soitti."
         vs "Mäeltä näkee kauas.") with the spaCy NER; without it they are left as they are and
         ``check_text`` reports them.
-    words: the lower-case forms the material uses (e.g. every lower-case token of the
-        project's transcripts). When given, such a sentence-initial word is replaced unless
-        the material also uses it as an ordinary word: "Ilveskelo" opening a sentence is the
-        name when nobody ever writes "ilveskelo".
+    words: the lower-case forms the material uses as ordinary words (``ordinary_forms``).
+        When given, such a sentence-initial word is replaced unless the material also uses it
+        as an ordinary word: "Ilveskelo" opening a sentence is the name when nobody ever
+        writes "ilveskelo".
     """
 
     def __init__(
@@ -1375,6 +1377,25 @@ class Pseudonymiser:
         labels = _PERSON_LABELS | _ORG_LABELS
         named = [(s, e) for s, e, label in ents if label in labels]
         return frozenset(t.start for t in tokens if any(s <= t.start < e for s, e in named))
+
+
+def ordinary_forms(counts: Mapping[str, int]) -> set[str]:
+    """The lower-case forms a material uses as ordinary words, from its form counts.
+
+    A form written in lower case is an ordinary word, unless the material writes it
+    capitalised at least three times and three times as often: "Konepaja" fifteen times and
+    "konepaja" (a machine shop) once is the company's name even where it opens a sentence.
+    A common word is capitalised only where a sentence starts, a small share of its uses.
+    """
+    capitalised: Counter[str] = Counter()
+    for form, n in counts.items():
+        if form[:1].isupper():
+            capitalised[form.lower()] += n
+    return {
+        form
+        for form, n in counts.items()
+        if form.islower() and not (capitalised[form] >= 3 and capitalised[form] >= 3 * n)
+    }
 
 
 def check_text(text: str, entries: Sequence[RegistryEntry]) -> list[tuple[str, int]]:
@@ -1470,5 +1491,6 @@ __all__ = [
     "check_text",
     "detect_names",
     "group_forms",
+    "ordinary_forms",
     "unregistered_names",
 ]

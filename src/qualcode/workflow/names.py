@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,13 +218,14 @@ def text_mapper(project: Project) -> Callable[[str], tuple[str, Callable[[int], 
     cached = getattr(project, "_text_mapper", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    from qualcode.pseudonymise import Pseudonymiser
+    from qualcode.pseudonymise import Pseudonymiser, ordinary_forms
 
     entries = [e for e in registry(project) if e.action == "pseudonymise" or e.action == "ignore"]
     if not entries:
         project._text_mapper = unchanged_mapper  # type: ignore[attr-defined]
         return unchanged_mapper
-    mapper = offset_mapper(Pseudonymiser(entries, words=_lower_case_forms(project)))
+    words = ordinary_forms(_form_counts(project))
+    mapper = offset_mapper(Pseudonymiser(entries, words=words))
     project._text_mapper = mapper  # type: ignore[attr-defined]
     return mapper
 
@@ -371,8 +373,8 @@ def export_possible_names(project: Project, report: CheckReport, out: Path) -> i
     return len(rows)
 
 
-def _lower_case_forms(project: Project) -> set[str]:
-    """Every form the transcripts' segments write in lower case: ordinary words, never names.
+def _form_counts(project: Project) -> Counter[str]:
+    """How often the transcripts' segments use each word form.
 
     The segments ``tag`` has tokenised keep their forms as id arrays, so only the others
     (interviewer turns, documents not yet tagged) are tokenised here: at a million words,
@@ -384,13 +386,14 @@ def _lower_case_forms(project: Project) -> set[str]:
 
     store = project.store
     blobs = [np.frombuffer(b, dtype=np.int32) for b in store.token_form_blobs()]
-    used = np.unique(np.concatenate(blobs)) if blobs else np.empty(0, dtype=np.int32)
-    ids, forms = zip(*store.all_forms(), strict=True) if used.size else ((), ())
-    keep = np.isin(np.asarray(ids, dtype=np.int64), used)
-    lower = {f for f, k in zip(forms, keep, strict=True) if k and f.islower()}
+    counts: Counter[str] = Counter()
+    if blobs:
+        ids, n = np.unique(np.concatenate(blobs), return_counts=True)
+        used = dict(zip(ids.tolist(), n.tolist(), strict=True))
+        counts.update({f: used[i] for i, f in store.all_forms() if i in used})
     for text in store.untokenised_segment_texts():
-        lower.update(t.form for t in tokenize(text) if t.form.islower())
-    return lower
+        counts.update(t.form for t in tokenize(text))
+    return counts
 
 
 def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
@@ -401,7 +404,7 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
     """
     from qualcode.match import tokenize
 
-    words = _lower_case_forms(project)
+    words = {form for form in _form_counts(project) if form.islower()}
     latest = project.store.latest_codebook()
     if latest is not None:
         words.update(t.form.casefold() for t in tokenize(latest[2]))
