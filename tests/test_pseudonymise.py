@@ -441,7 +441,6 @@ def test_the_review_csv_marks_matches_in_the_pseudonymised_text() -> None:
     import json
 
     from qualcode.review import ReviewRow, review_csv_bytes
-    from qualcode.workflow.names import offset_mapper
 
     entries = [
         person("Tuula Rantakivi", "[kaupungin edustaja 1]"),
@@ -463,7 +462,7 @@ def test_the_review_csv_marks_matches_in_the_pseudonymised_text() -> None:
         "g1", "s1", "Lounajoki", "haastattelu.txt", "Tuula Rantakivi", "koodi", "Koodi", 0.5,
         "rule", json.dumps(evidence), text, start,
     )  # fmt: skip
-    out = review_csv_bytes([row], mapper=offset_mapper(Pseudonymiser(entries))).decode("utf-8-sig")
+    out = review_csv_bytes([row], mapper=Pseudonymiser(entries).mapped).decode("utf-8-sig")
     assert "Rantakivi" not in out and "Kehitys" not in out
     assert (
         "Mä oon [kaupungin edustaja 1] ja toimin [[elinkeinopäällikkönä]]. "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +31,14 @@ NameKind = Literal["person", "org"]
 Action = Literal["pseudonymise", "ignore"]
 NER_MODEL = "spacy_fi_experimental_web_md"
 GENERIC_PSEUDONYMS: Mapping[NameKind, str] = {"person": "[henkilö]", "org": "[organisaatio]"}
+
+# Pseudonymises a text and maps an offset in the original onto the new text.
+TextMapper = Callable[[str], tuple[str, Callable[[int], int]]]
+
+
+def unchanged_mapper(text: str) -> tuple[str, Callable[[int], int]]:
+    """The ``TextMapper`` that changes nothing (``--no-pseudonymise``, an empty registry)."""
+    return text, lambda i: i
 
 
 class PseudonymiseError(QualcodeError):
@@ -1348,6 +1356,37 @@ class Pseudonymiser:
                 out.append((hit.start, hit.end, entry.pseudonym))
         return out
 
+    def mapped(self, text: str) -> tuple[str, Callable[[int], int]]:
+        """``apply``, and a function that maps an offset in ``text`` onto the new text.
+
+        An offset inside a replaced name moves to the end of its pseudonym.
+        """
+        spans = sorted(self.spans(text))
+        if not spans:
+            return text, lambda i: i
+        out: list[str] = []
+        cuts: list[tuple[int, int, int]] = []  # old start, old end, new end
+        pos = new_pos = 0
+        for start, end, replacement in spans:
+            out.append(text[pos:start])
+            out.append(replacement)
+            new_pos += start - pos + len(replacement)
+            cuts.append((start, end, new_pos))
+            pos = end
+        out.append(text[pos:])
+
+        def move(i: int) -> int:
+            shift = 0
+            for old_start, old_end, new_end in cuts:
+                if i <= old_start:
+                    break
+                if i < old_end:  # inside a replaced name: snap to the pseudonym's edge
+                    return new_end
+                shift = new_end - old_end
+            return i + shift
+
+        return "".join(out), move
+
     def apply(self, text: str) -> str:
         """``text`` with every name replaced; applying it again changes nothing."""
         parts = []
@@ -1487,10 +1526,12 @@ __all__ = [
     "PseudonymiseError",
     "Pseudonymiser",
     "RegistryEntry",
+    "TextMapper",
     "assign_pseudonyms",
     "check_text",
     "detect_names",
     "group_forms",
     "ordinary_forms",
+    "unchanged_mapper",
     "unregistered_names",
 ]

@@ -12,12 +12,13 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from qualcode.csvout import csv_bytes
 from qualcode.errors import ReviewFileError
+from qualcode.pseudonymise import TextMapper, unchanged_mapper
 from qualcode.textutil import suggestion_id
 
 REVIEW_COLUMNS = (
@@ -107,19 +108,11 @@ def describe_evidence(evidence: Sequence[Sequence[object]]) -> str:
     return "; ".join(seen)
 
 
-# Pseudonymises a text and maps an offset in the original onto the new text.
-TextMapper = Callable[[str], tuple[str, Callable[[int], int]]]
-
-
-def _unchanged(text: str) -> tuple[str, Callable[[int], int]]:
-    return text, lambda i: i
-
-
 def review_csv_bytes(
     rows: Sequence[ReviewRow],
     *,
     delimiter: str = ";",
-    mapper: TextMapper = _unchanged,
+    mapper: TextMapper = unchanged_mapper,
 ) -> bytes:
     """The review CSV; ``mapper`` pseudonymises the speaker and the segment text, and the
     matched words are marked where they are in the pseudonymised text."""

@@ -29,7 +29,6 @@ from qualcode.records import DocumentMeta, Transcript
 from qualcode.segment import segment_document
 from qualcode.textutil import count_words, document_id, sha256_hex
 
-Mapper = Callable[[str], tuple[str, Callable[[int], int]]]
 _VARIABLES = ("city", "role", "organisation_type", "kind", "date")
 
 
@@ -99,12 +98,13 @@ def _refi_codes(codebook: Codebook) -> tuple[refi.RefiCode, ...]:
 
 
 def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.RefiProject:
-    from qualcode.workflow.names import text_mapper, unchanged_mapper
+    from qualcode.pseudonymise import TextMapper, unchanged_mapper
+    from qualcode.workflow.names import text_mapper
     from qualcode.workflow.tagging import load_project_codebook
 
     codebook = load_project_codebook(project)
     store = project.store
-    mapper: Mapper = text_mapper(project) if pseudonymise else unchanged_mapper
+    mapper: TextMapper = text_mapper(project) if pseudonymise else unchanged_mapper
     sources = []
     maps: dict[str, Callable[[int], int]] = {}
     docs = store.export_documents()

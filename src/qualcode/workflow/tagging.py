@@ -316,8 +316,9 @@ def tag(
     csv_rows = 0
     if out is not None:
         from qualcode.csvout import atomic_write_bytes
+        from qualcode.pseudonymise import unchanged_mapper
         from qualcode.review import review_csv_bytes
-        from qualcode.workflow.names import text_mapper, unchanged_mapper
+        from qualcode.workflow.names import text_mapper
 
         atomic_write_bytes(
             out,
