@@ -223,3 +223,31 @@ def test_metadata_update_on_unchanged_file(qc: Invoke, project_dir: Path, tmp_pa
     result = qc("import", folder)
     assert "metadata updated" in result.output
     assert rows(project_dir, "SELECT date, kind FROM documents") == [("2026-03-25", "workshop")]
+
+
+def test_a_file_named_after_a_participant_is_refused_unless_kept(
+    qc: Invoke, project_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "aineisto"
+    folder.mkdir()
+    (folder / "lounajoki-rantakivi_tuula.txt").write_bytes(
+        (SAMPLE / "lounajoki-01-kaupunki.txt").read_bytes()
+    )
+    (folder / "lounajoki-02.txt").write_bytes((SAMPLE / "lounajoki-04-amk.txt").read_bytes())
+    (folder / "metadata.csv").write_text(
+        "file,city,participant,role,organisation_type,kind\n"
+        "lounajoki-rantakivi_tuula.txt,Lounajoki,Tuula Rantakivi,kaupungin edustaja,kaupunki,"
+        "interview\n"
+        "lounajoki-02.txt,Lounajoki,Riikka Halonen,korkeakoulun edustaja,korkeakoulu,interview\n",
+        encoding="utf-8",
+    )
+    before = db_snapshot(project_dir)
+    result = qc("import", folder)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"Error: {folder / 'lounajoki-rantakivi_tuula.txt'}: the file name contains a "
+        "participant's name (Rantakivi, Tuula)"
+    )
+    assert db_snapshot(project_dir) == before  # nothing imported, not even the other file
+    result = qc("import", folder, "--keep-file-names")
+    assert result.exit_code == 0 and "2 imported" in result.output

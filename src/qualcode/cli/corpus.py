@@ -32,6 +32,11 @@ from qualcode.cli.main import ProgressBar, cli, opened_project
     is_flag=True,
     help="Replace documents whose file changed since the last import.",
 )
+@click.option(
+    "--keep-file-names",
+    is_flag=True,
+    help="Import files whose names contain a participant's name (refused by default).",
+)
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -41,13 +46,15 @@ def import_(
     kind: str | None,
     encoding: str | None,
     replace_changed: bool,
+    keep_file_names: bool,
 ) -> None:
     """Import transcripts (.txt, .md, .docx, .vtt, .srt) and split them into segments.
 
     Folders are read for all supported files. Everything is read and checked first and
     written in one transaction: if any file is bad, nothing is imported. Re-importing an
     unchanged file does nothing; a changed file needs --replace, which carries codings over
-    to the new text and lists any that could not be.
+    to the new text and lists any that could not be. A file whose name contains a
+    participant's name is refused: exports pseudonymise texts, not file names.
 
     A REFI-QDA project from NVivo, ATLAS.ti, MAXQDA or QualCoder is imported with
     'qualcode import qdpx FILE.qdpx' (sources, codes, codings, cases and variables).
@@ -75,6 +82,7 @@ def import_(
             kind=kind,
             encoding=encoding,
             replace_changed=replace_changed,
+            keep_file_names=keep_file_names,
             progress=bar,
         )
     for o in outcomes:

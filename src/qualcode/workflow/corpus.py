@@ -7,7 +7,8 @@ project exactly as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -61,9 +62,14 @@ def import_paths(
     kind: Kind | None = None,
     encoding: str | None = None,
     replace_changed: bool = False,
+    keep_file_names: bool = False,
     progress: Progress | None = None,
 ) -> list[ImportOutcome]:
-    """Import transcripts: read and segment everything first, then write in one transaction."""
+    """Import transcripts: read and segment everything first, then write in one transaction.
+
+    keep_file_names: import files whose names contain a participant's name (refused by
+        default: exports pseudonymise texts, not file names).
+    """
     files = collect_paths(paths)
     if not files:
         raise IngestError(
@@ -90,6 +96,18 @@ def import_paths(
     if progress:
         progress(len(files), len(files), "")
     _check_unique_names(parsed)
+    if not keep_file_names:
+        people = {r.meta.participant for r in metadata.values() if r.meta.participant}
+        people.update(p for p, _, _ in project.store.participants())
+        for transcript, _ in parsed:
+            named = _names_in_file_name(transcript.name, people)
+            if named:
+                raise IngestError(
+                    transcript.source_path,
+                    f"the file name contains a participant's name ({', '.join(named)})",
+                    "exports pseudonymise texts, not file names: rename the file and its "
+                    "metadata.csv row (e.g. by role), or pass --keep-file-names",
+                )
 
     store = project.store
     outcomes: list[ImportOutcome] = []
@@ -97,6 +115,17 @@ def import_paths(
         for transcript, segments in parsed:
             outcomes.append(_store_one(project, transcript, segments, replace_changed))
     return outcomes
+
+
+def _names_in_file_name(name: str, people: Iterable[str]) -> tuple[str, ...]:
+    """Parts of participants' names in a file name ("rantakivi-haastattelu.docx").
+
+    Exports pseudonymise texts, not file names: the document column of every CSV and the
+    sources of a report show the name as it is.
+    """
+    parts = {p.casefold() for p in re.split(r"[\W_]+", Path(name).stem) if p}
+    found = {w for person in people for w in person.split() if len(w) > 2 and w.isalpha()}
+    return tuple(sorted(w for w in found if w.casefold() in parts))
 
 
 def _metadata_for(paths: Sequence[Path], meta_path: Path | None) -> dict[Path, MetadataRow]:
