@@ -246,18 +246,17 @@ def _mapping(node: Any, path: str, problems: _Problems) -> dict[str, tuple[Any, 
 
 
 def _scalar(node: Any) -> Any:
+    """The value of a node, resolved the way the safe loader would (bool, int, float, null,
+    str, and lists or mappings of them)."""
     import yaml
 
     if node is None:
         return None
-    if isinstance(node, yaml.ScalarNode):
-        # Resolve one scalar the way the safe loader would (bool, int, float, null, str).
-        return (
-            yaml.safe_load(yaml.serialize(node))
-            if node.tag != "tag:yaml.org,2002:str"
-            else node.value
-        )
-    return yaml.safe_load(yaml.serialize(node))
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    # Constructing from the node itself: re-serialising and re-parsing it took most of the
+    # time of loading a codebook.
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
 def _string(node: Any, path: str, problems: _Problems, *, required: bool = False) -> str:
