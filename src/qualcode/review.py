@@ -12,7 +12,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,10 +124,18 @@ def review_csv_bytes(
         # Excel with ';' as list separator (Finnish locale) expects a decimal comma.
         return text.replace(".", ",") if delimiter == ";" else text
 
+    # A segment has a row per suggested code, and a speaker many segments: map each once.
+    mapped: dict[str, tuple[str, Callable[[int], int]]] = {}
+
+    def once(value: str) -> tuple[str, Callable[[int], int]]:
+        if value not in mapped:
+            mapped[value] = mapper(value)
+        return mapped[value]
+
     body = []
     for r in rows:
         evidence = json.loads(r.evidence) if r.evidence else []
-        text, move = mapper(r.text)
+        text, move = once(r.text)
         # Offsets in the new text. A match in a replaced name ("Kehitys" of "Kehitys Oy") is
         # described by what now stands there, so the evidence column cannot name anybody.
         moved = []
@@ -143,7 +151,7 @@ def review_csv_bytes(
                 r.segment_id,
                 r.city,
                 r.document,
-                mapper(r.speaker)[0],
+                once(r.speaker)[0],
                 r.code,
                 r.code_label,
                 score(r.score),
