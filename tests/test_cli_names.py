@@ -51,6 +51,15 @@ def leaked(text: str, forms: set[str]) -> list[str]:
     return sorted(f for f in forms if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text))
 
 
+def write_rows(path: Path, rows: list[dict[str, str]], delimiter: str = ",") -> Path:
+    """Write edited CSV rows back, as a researcher saving the file would."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def docx_text(path: Path) -> str:
     document = docx.Document(str(path))
     parts = [p.text for p in document.paragraphs]
@@ -143,10 +152,7 @@ def test_review_accepts_the_pseudonymised_text(tmp_path: Path) -> None:
     for r in rows:
         r["decision"] = "y"
     path = tmp_path / "d.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(path, rows, delimiter=";")
     assert f"{len(rows)} accepted" in run(root, "review", path)
 
 
@@ -155,10 +161,7 @@ def test_names_import_and_check(project: Path, tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig"))))
     target = next(r for r in rows if r["name"] == "Jaana Ketola")
     target["pseudonym"] = "[elinkeinojohtaja]"
-    with (tmp_path / "m.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(tmp_path / "m.csv", rows)
     assert "Updated" in run(project, "names", "import", tmp_path / "m.csv")
     run(project, "export", "segments", "--out", tmp_path / "s.csv")
     assert "[elinkeinojohtaja]" in (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
@@ -247,10 +250,7 @@ def test_check_unknown_out_writes_a_names_csv_that_names_import_loads(
     assert leak.read_text(encoding="utf-8").startswith(rows[0]["context"])
     # The researcher marks the word that is not a name and loads the file as it is.
     rows[1]["action"] = "ignore"
-    with out.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(out, rows)
     assert "Updated 2 names" in run(project, "names", "import", out)
     output = run(project, "names", "check", "--unknown", leak, code=1)
     assert "possible name" not in output
@@ -341,8 +341,5 @@ def test_a_fresh_review_csv_names_nobody_and_reads_back(tmp_path: Path) -> None:
     for r in rows:
         r["decision"] = "n"
     decisions = tmp_path / "decisions.csv"
-    with decisions.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_rows(decisions, rows, delimiter=";")
     assert f"{len(rows)} rejected" in run(root, "review", decisions)
