@@ -38,7 +38,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def metadata_forms(project: Path, tmp_path: Path) -> set[str]:
     run(project, "names", "export", "--out", tmp_path / "n.csv")
-    rows = csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig")))
+    rows = read_rows(tmp_path / "n.csv")
     forms: set[str] = set()
     for r in rows:
         if r["source"] == "metadata":
@@ -49,6 +49,11 @@ def metadata_forms(project: Path, tmp_path: Path) -> set[str]:
 
 def leaked(text: str, forms: set[str]) -> list[str]:
     return sorted(f for f in forms if re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text))
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """A names CSV as exported: the project's review delimiter, ';' by default (Excel, fi)."""
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
 
 
 def write_rows(path: Path, rows: list[dict[str, str]], delimiter: str = ",") -> Path:
@@ -72,7 +77,7 @@ def test_participants_are_in_the_registry_with_role_pseudonyms(
 ) -> None:
     forms = metadata_forms(project, tmp_path)
     assert {"Elina Saarikorpi", "Jaana Ketola", "Petri Kallio"} <= forms
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig"))))
+    rows = read_rows(tmp_path / "n.csv")
     by_name = {r["name"]: r for r in rows}
     assert by_name["Jaana Ketola"]["pseudonym"].startswith("[kaupungin edustaja ")
     assert by_name["Elina Saarikorpi"]["pseudonym"].startswith("[yrittäjä ")
@@ -158,7 +163,7 @@ def test_review_accepts_the_pseudonymised_text(tmp_path: Path) -> None:
 
 def test_names_import_and_check(project: Path, tmp_path: Path) -> None:
     run(project, "names", "export", "--out", tmp_path / "n.csv")
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig"))))
+    rows = read_rows(tmp_path / "n.csv")
     target = next(r for r in rows if r["name"] == "Jaana Ketola")
     target["pseudonym"] = "[elinkeinojohtaja]"
     write_rows(tmp_path / "m.csv", rows)
@@ -198,10 +203,7 @@ def test_check_unknown_lists_possible_names_until_the_registry_knows_them(
     )
     assert "Updated 2 names" in run(project, "names", "import", added)
     run(project, "names", "export", "--out", tmp_path / "n.csv")
-    rows = {
-        r["name"]: r
-        for r in csv.DictReader(io.StringIO((tmp_path / "n.csv").read_text(encoding="utf-8-sig")))
-    }
+    rows = {r["name"]: r for r in read_rows(tmp_path / "n.csv")}
     assert re.fullmatch(r"\[henkilö \d+\]", rows["Klinga"]["pseudonym"])
     numbers = [r["pseudonym"] for r in rows.values() if r["pseudonym"].startswith("[henkilö ")]
     assert len(numbers) == len(set(numbers))  # the next free number, not a reused one
@@ -229,7 +231,7 @@ def test_check_unknown_out_writes_a_names_csv_that_names_import_loads(
     output = run(project, "names", "check", "--unknown", "--out", out, leak, code=1)
     assert f"Wrote 2 possible names to {out}" in output
     assert "'Hmm'" not in output  # hesitation, not a name
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    rows = read_rows(out)
     assert [
         (r["name"], r["kind"], r["action"], r["pseudonym"], r["forms"], r["count"], r["source"])
         for r in rows
@@ -262,9 +264,7 @@ def test_check_unknown_out_writes_a_names_csv_that_names_import_loads(
     # One person, one pseudonym, in every form.
     export = tmp_path / "segments.csv"
     run(project, "names", "export", "--out", export)
-    registry = {
-        r["name"]: r for r in csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig")))
-    }
+    registry = {r["name"]: r for r in read_rows(export)}
     assert re.fullmatch(r"\[henkilö \d+\]", registry["Kvistrand"]["pseudonym"])
     assert registry["Sprintathonin"]["action"] == "ignore"
 
@@ -286,7 +286,7 @@ def test_check_unknown_out_keeps_a_decision_the_registry_already_holds(
         assert export_possible_names(opened, report, tmp_path / "out.csv") == 1
     finally:
         opened.close()
-    (row,) = csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig")))
+    (row,) = read_rows(tmp_path / "out.csv")
     assert (row["name"], row["kind"], row["action"], row["count"]) == (
         "Vaskelin",
         "org",
@@ -343,3 +343,15 @@ def test_a_fresh_review_csv_names_nobody_and_reads_back(tmp_path: Path) -> None:
     decisions = tmp_path / "decisions.csv"
     write_rows(decisions, rows, delimiter=";")
     assert f"{len(rows)} rejected" in run(root, "review", decisions)
+
+
+def test_names_import_reads_semicolons_commas_and_tabs(project: Path, tmp_path: Path) -> None:
+    for delimiter, name in ((";", "Puolipiste"), (",", "Pilkku"), ("\t", "Sarkain")):
+        path = tmp_path / f"{name}.csv"
+        header = delimiter.join(("name", "kind", "action", "pseudonym", "forms"))
+        row = delimiter.join((name, "person", "ignore", "", ""))
+        path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+        assert "Updated 1 names" in run(project, "names", "import", path)
+    run(project, "names", "export", "--out", tmp_path / "n.csv")
+    actions = {r["name"]: r["action"] for r in read_rows(tmp_path / "n.csv")}
+    assert {actions[n] for n in ("Puolipiste", "Pilkku", "Sarkain")} == {"ignore"}

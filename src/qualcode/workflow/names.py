@@ -117,7 +117,7 @@ def export_names(project: Project, out: Path) -> int:
         )
         for e in entries
     ]
-    write_csv(out, NAME_COLUMNS, rows)
+    write_csv(out, NAME_COLUMNS, rows, delimiter=project.settings.review_delimiter)
     return len(rows)
 
 
@@ -130,7 +130,7 @@ def import_names(project: Project, path: Path) -> int:
     except OSError as exc:
         raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
     first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    delimiter = max((";", ",", "\t"), key=first.count)  # as exported, or as Excel saved it
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     missing = [
         c for c in ("name", "kind", "action", "pseudonym") if c not in (reader.fieldnames or [])
@@ -327,7 +327,7 @@ def export_possible_names(project: Project, report: CheckReport, out: Path) -> i
                 report.contexts.get(min(forms, key=lambda f: (firsts[f], f)), ""),
             )
         )
-    write_csv(out, POSSIBLE_COLUMNS, rows)
+    write_csv(out, POSSIBLE_COLUMNS, rows, delimiter=project.settings.review_delimiter)
     return len(rows)
 
 
