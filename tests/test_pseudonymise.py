@@ -90,6 +90,24 @@ def test_a_pronoun_before_a_school_word_is_no_school_name() -> None:
     assert not [name for name in found if name.startswith("Meidän")]
 
 
+def test_a_company_called_by_the_last_word_of_its_name_is_that_company() -> None:
+    found = by_name(
+        detect_names(
+            [
+                "Linnan Konepaja Oy on alueen suurin työnantaja. Kun Konepajalla menee hyvin, "
+                "koko kaupungilla menee hyvin. Tää on Konepajan juttu, ja Konepaja vetää.",
+                "Leena Koski soitti. Kosken Koski Oy on yritys. Koski sanoi niin.",
+            ]
+        )
+    )
+    company = found["Linnan Konepaja Oy"]
+    assert company.kind == "org"
+    assert {"Konepaja", "Konepajalla", "Konepajan"} <= set(company.forms)
+    assert "Konepaja" not in found
+    # A surname stays a person even where a company name ends with it.
+    assert found["Leena Koski"].kind == "person" and "Koski" in found["Leena Koski"].forms
+
+
 def test_colloquial_surname_first_names_are_one_person() -> None:
     texts = [
         "Ja puupuolella on Leena Koski, jolla on pieni verstas. Kosken Leenan kanssa me tehdään "

@@ -1141,7 +1141,9 @@ def detect_names(
         seen = forms.get(ix, Counter())
         if entry.name.casefold() not in known_set and (not seen or _a_place(entry, votes[ix])):
             continue
-        out.append(NameCandidate(entry.name, entry.kind, tuple(sorted(seen)), sum(seen.values())))
+        kind: NameKind = "org" if _an_org(entry, votes[ix]) else entry.kind
+        out.append(NameCandidate(entry.name, kind, tuple(sorted(seen)), sum(seen.values())))
+    out = _fold_short_org_names(out)
     taken = {(c.kind, c.name.casefold()) for c in out}
     for name, seen in ambiguous.items():
         if ("person", name.casefold()) not in taken:
@@ -1164,6 +1166,50 @@ def _a_place(entry: RegistryEntry, votes: Counter[str]) -> bool:
     if not word.place or word.person or word.other:
         return False
     return votes["place"] + votes["org"] > votes["person"]
+
+
+def _fold_short_org_names(candidates: list[NameCandidate]) -> list[NameCandidate]:
+    """A one-word name that is the last word of exactly one company name is that company.
+
+    "Konepaja" and "Linnan Konepaja Oy" are one company with one pseudonym, whatever the NER
+    thought of the short form. Only a word Voikko knows as an ordinary word alone is folded:
+    "Koski" may be Leena Koski even where "Kosken Koski Oy" exists.
+    """
+    longer: dict[str, list[int]] = defaultdict(list)
+    for k, c in enumerate(candidates):
+        parts = _core(c.name)
+        if c.kind == "org" and len(parts) > 1:
+            longer[parts[-1].casefold()].append(k)
+    merged: dict[int, list[NameCandidate]] = defaultdict(list)
+    kept: list[NameCandidate | None] = list(candidates)
+    for k, c in enumerate(candidates):
+        owners = longer.get(c.name.casefold(), []) if " " not in c.name else []
+        word = _morphology().word(c.name) if owners else None
+        if word is not None and c.kind == "person" and (word.person or not word.common):
+            continue
+        if len(owners) == 1:
+            merged[owners[0]].append(c)
+            kept[k] = None
+    for k, shorts in merged.items():
+        c = candidates[k]
+        forms = tuple(sorted({*c.forms, *(f for s in shorts for f in s.forms)}))
+        kept[k] = NameCandidate(c.name, c.kind, forms, c.count + sum(s.count for s in shorts))
+    return [c for c in kept if c is not None]
+
+
+def _an_org(entry: RegistryEntry, votes: Counter[str]) -> bool:
+    """Whether a one-word "person" is more likely a company called by an ordinary noun.
+
+    "Konepaja" (a machine shop) capitalised fifteen times, a person to the NER only three
+    times: companies are named with ordinary nouns, while people's names that are ordinary
+    nouns ("Mäki", "Koski") are on Voikko's surname list too.
+    """
+    if entry.kind != "person" or " " in entry.name:
+        return False
+    word = _morphology().word(entry.name)
+    if not word.common or word.person or word.place or word.other:
+        return False
+    return 4 * votes["person"] < sum(votes.values())
 
 
 def _label(doc: _Text, k: int) -> str:
