@@ -1141,8 +1141,7 @@ def detect_names(
         seen = forms.get(ix, Counter())
         if entry.name.casefold() not in known_set and (not seen or _a_place(entry, votes[ix])):
             continue
-        kind: NameKind = "org" if _an_org(entry, votes[ix]) else entry.kind
-        out.append(NameCandidate(entry.name, kind, tuple(sorted(seen)), sum(seen.values())))
+        out.append(NameCandidate(entry.name, entry.kind, tuple(sorted(seen)), sum(seen.values())))
     out = _fold_short_org_names(out)
     taken = {(c.kind, c.name.casefold()) for c in out}
     for name, seen in ambiguous.items():
@@ -1195,21 +1194,6 @@ def _fold_short_org_names(candidates: list[NameCandidate]) -> list[NameCandidate
         forms = tuple(sorted({*c.forms, *(f for s in shorts for f in s.forms)}))
         kept[k] = NameCandidate(c.name, c.kind, forms, c.count + sum(s.count for s in shorts))
     return [c for c in kept if c is not None]
-
-
-def _an_org(entry: RegistryEntry, votes: Counter[str]) -> bool:
-    """Whether a one-word "person" is more likely a company called by an ordinary noun.
-
-    "Konepaja" (a machine shop) capitalised fifteen times, a person to the NER only three
-    times: companies are named with ordinary nouns, while people's names that are ordinary
-    nouns ("Mäki", "Koski") are on Voikko's surname list too.
-    """
-    if entry.kind != "person" or " " in entry.name:
-        return False
-    word = _morphology().word(entry.name)
-    if not word.common or word.person or word.place or word.other:
-        return False
-    return 4 * votes["person"] < sum(votes.values())
 
 
 def _label(doc: _Text, k: int) -> str:

@@ -302,26 +302,21 @@ def export_possible_names(project: Project, report: CheckReport, out: Path) -> i
     marks the other words ignore. A row whose name the registry already holds carries the
     registry's decision and pseudonym, so importing it only adds forms.
     """
-    from qualcode.pseudonymise import group_forms
+    from qualcode.pseudonymise import RegistryEntry, group_forms
 
     counts = {form: n for form, n, _ in report.possible}
     firsts = {form: first for form, _, first in report.possible}
     held = {e.name.casefold(): e for e in registry(project)}
     rows = []
     for name, forms in group_forms(list(counts)):
-        entry = held.get(name.casefold())
-        kind, action, pseudonym, known = (
-            (entry.kind, entry.action, entry.pseudonym, entry.forms)
-            if entry is not None
-            else ("person", "pseudonymise", "", ())
-        )
+        entry = held.get(name.casefold()) or RegistryEntry(name, "person", "pseudonymise", "")
         rows.append(
             (
-                entry.name if entry is not None else name,
-                kind,
-                action,
-                pseudonym,
-                "; ".join(sorted({*known, *forms})),
+                entry.name,
+                entry.kind,
+                entry.action,
+                entry.pseudonym,
+                "; ".join(sorted({*entry.forms, *forms})),
                 sum(counts[f] for f in forms),
                 "check",
                 report.contexts.get(min(forms, key=lambda f: (firsts[f], f)), ""),
