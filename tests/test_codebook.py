@@ -66,7 +66,7 @@ BROKEN = [
         ),
         [
             ("codes -> 2 (yhteistyo) -> id (line 8)", "id 'yhteistyo' is already used by code 1"),
-            ("codes -> 2 (yhteistyo) -> parent (line 8)", "unknown parent 'muu'"),
+            ("codes -> 2 (yhteistyo) -> parent (line 10)", "unknown parent 'muu'"),
         ],
     ),
     (
@@ -75,11 +75,11 @@ BROKEN = [
         ),
         [
             (
-                "codes -> 1 (yhteistyo) -> parent (line 5)",
+                "codes -> 1 (yhteistyo) -> parent (line 7)",
                 "cycle: yhteistyo -> verkostot -> yhteistyo",
             ),
             (
-                "codes -> 2 (verkostot) -> parent (line 9)",
+                "codes -> 2 (verkostot) -> parent (line 11)",
                 "cycle: verkostot -> yhteistyo -> verkostot",
             ),
         ],
@@ -166,7 +166,7 @@ def test_check_command_lists_all_problems(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"Error: {path}: codes -> 2 (yhteistyo) -> id (line 8): id 'yhteistyo' is already used by code 1",
-        f"Error: {path}: codes -> 2 (yhteistyo) -> parent (line 8): unknown parent 'muu'",
+        f"Error: {path}: codes -> 2 (yhteistyo) -> parent (line 10): unknown parent 'muu'",
         f"2 problem(s) in {path}",
     ]
 
