@@ -126,9 +126,15 @@ def _names_in_file_name(name: str, people: Iterable[str]) -> tuple[str, ...]:
     a/o/a), so that "ronkko-haastattelu.txt" is caught for Rönkkö as well as the Finnish
     spelling; double-barrelled names count by their parts.
     """
-    parts = {_fold_name(p) for p in re.split(r"[\W_]+", Path(name).stem) if p}
+    # NFC first: a combining mark (a macOS file name's "o" + "¨") is not \w and would split
+    # the word in two.
+    stem = unicodedata.normalize("NFC", Path(name).stem)
+    parts = {_fold_name(p) for p in re.split(r"[\W_]+", stem) if p}
     found = {
-        w for person in people for w in re.split(r"[\W_]+", person) if len(w) > 2 and w.isalpha()
+        w
+        for person in people
+        for w in re.split(r"[\W_]+", unicodedata.normalize("NFC", person))
+        if len(w) > 2 and w.isalpha()
     }
     return tuple(sorted(w for w in found if _fold_name(w) in parts))
 
