@@ -166,7 +166,8 @@ _RESERVED_NAMES = frozenset(
 
 def _slug(city: str) -> str:
     name = re.sub(r"[^\w\- ]+", "", city).strip().replace(" ", "_")
-    return name[:100] or "kaupunki"
+    # 80 characters stay under the 255-byte file-name limit even at 3 bytes a character.
+    return name[:80] or "kaupunki"
 
 
 def _file_key(stem: str) -> str:
@@ -189,11 +190,10 @@ def report_file_names(cities: Sequence[str]) -> dict[str, str]:
         stem = _slug(city)
         if _file_key(stem) in used:
             digest = hashlib.sha256(city.encode("utf-8")).hexdigest()
-            length = 6
-            stem = f"{_slug(city)}-{digest[:length]}"
-            while _file_key(stem) in used:
-                length += 2
-                stem = f"{_slug(city)}-{digest[:length]}"
+            # Longer suffixes only if another city is literally named like a suffixed one.
+            candidates = [f"{_slug(city)}-{digest[:n]}" for n in range(6, 65, 2)]
+            candidates += [f"{_slug(city)}-{digest}-{n}" for n in range(2, len(used) + 3)]
+            stem = next(c for c in candidates if _file_key(c) not in used)
         used.add(_file_key(stem))
         names[city] = stem + ".docx"
     return names
