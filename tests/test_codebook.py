@@ -66,7 +66,7 @@ BROKEN = [
         ),
         [
             ("codes -> 2 (yhteistyo) -> id (line 8)", "id 'yhteistyo' is already used by code 1"),
-            ("codes -> 2 (yhteistyo) -> parent (line 8)", "unknown parent 'muu'"),
+            ("codes -> 2 (yhteistyo) -> parent (line 10)", "unknown parent 'muu'"),
         ],
     ),
     (
@@ -75,11 +75,11 @@ BROKEN = [
         ),
         [
             (
-                "codes -> 1 (yhteistyo) -> parent (line 5)",
+                "codes -> 1 (yhteistyo) -> parent (line 7)",
                 "cycle: yhteistyo -> verkostot -> yhteistyo",
             ),
             (
-                "codes -> 2 (verkostot) -> parent (line 9)",
+                "codes -> 2 (verkostot) -> parent (line 11)",
                 "cycle: verkostot -> yhteistyo -> verkostot",
             ),
         ],
@@ -166,7 +166,7 @@ def test_check_command_lists_all_problems(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"Error: {path}: codes -> 2 (yhteistyo) -> id (line 8): id 'yhteistyo' is already used by code 1",
-        f"Error: {path}: codes -> 2 (yhteistyo) -> parent (line 8): unknown parent 'muu'",
+        f"Error: {path}: codes -> 2 (yhteistyo) -> parent (line 10): unknown parent 'muu'",
         f"2 problem(s) in {path}",
     ]
 
@@ -214,3 +214,69 @@ def test_show_prints_the_tree() -> None:
         line.startswith("  kypsyys_kaynnistymassa") and "indicator maturity=starting" in line
         for line in lines
     )
+
+
+def test_problems_keep_their_own_index_and_line_after_an_invalid_entry() -> None:
+    # The first entry is not a mapping, so it never becomes a Code: the tree checks must
+    # still name the third entry as 3 and point at its own parent line.
+    text = """name: x
+version: 1
+language: fi
+codes:
+  - just text
+  - id: b
+    label: B
+  - id: c
+    label: C
+    parent: puuttuu
+  - id: b
+    label: B again
+"""
+    assert problems(text) == [
+        ("codes -> 1 (line 5)", "must be a mapping (key: value)"),
+        ("codes -> 3 (c) -> parent (line 10)", "unknown parent 'puuttuu'"),
+        ("codes -> 4 (b) -> id (line 11)", "id 'b' is already used by code 2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "message"),
+    [
+        ("!foo bar", "codes -> 2 (verkostot) -> label (line 9)", "unsupported YAML tag '!foo'"),
+        (
+            "!!python/name:os.system",
+            "codes -> 2 (verkostot) -> label (line 9)",
+            "unsupported YAML tag '!!python/name:os.system'",
+        ),
+        (
+            '!!python/object/apply:os.system ["touch pwned"]',
+            "codes -> 2 (verkostot) -> label (line 9)",
+            "unsupported YAML tag '!!python/object/apply:os.system'",
+        ),
+        ("!!int abc", "codes -> 2 (verkostot) -> label (line 9)", "'abc' is not a valid !!int"),
+    ],
+)
+def test_unknown_yaml_tags_are_problems_with_path_and_line(
+    value: str, where: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = MINIMAL.replace("    label: Verkostot", f"    label: {value}")
+    found = problems(text)
+    assert len(found) == 1
+    assert found[0][0] == where and found[0][1].startswith(message)
+    assert not (tmp_path / "pwned").exists()  # nothing was executed
+    path = tmp_path / "tagit.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["codebook", "check", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"Error: {path}: {where}: {found[0][1]}"
+
+
+def test_a_tag_deep_in_a_rule_list_names_its_item() -> None:
+    text = MINIMAL.replace("keywords: [verkosto]", "keywords: [verkosto, !oma sana]")
+    assert problems(text) == [
+        (
+            "codes -> 2 (verkostot) -> keywords -> 2 (line 11)",
+            "unsupported YAML tag '!oma'; write the value as plain text",
+        )
+    ]

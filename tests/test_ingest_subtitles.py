@@ -113,3 +113,55 @@ def test_subtitle_without_cues(tmp_path: Path) -> None:
     path.write_text("WEBVTT\n\nNOTE only a note\n", encoding="utf-8")
     with pytest.raises(IngestError, match="contains no subtitle cues"):
         read_document(path)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "timing", "problem"),
+    [
+        (
+            ".vtt",
+            "00:99:99.000 --> 00:99:99.500",
+            "invalid cue time '00:99:99.000' (minutes and seconds go up to 59)",
+        ),
+        (
+            ".vtt",
+            "01:02.000 --> 01:75.000",
+            "invalid cue time '01:75.000' (minutes and seconds go up to 59)",
+        ),
+        (
+            ".srt",
+            "00:00:01,000 --> 00:61:00,000",
+            "invalid cue time '00:61:00.000' (minutes and seconds go up to 59)",
+        ),
+        (
+            ".srt",
+            "00:00:09,000 --> 00:00:04,000",
+            "cue ends (00:00:04,000) before it starts (00:00:09,000)",
+        ),
+        (
+            ".vtt",
+            "00:00:09.000 --> 00:00:04.000 align:start",
+            "cue ends (00:00:04.000) before it starts (00:00:09.000)",
+        ),
+    ],
+)
+def test_impossible_cue_times_are_refused_with_file_and_line(
+    tmp_path: Path, suffix: str, timing: str, problem: str
+) -> None:
+    good = "00:00:01.000 --> 00:00:02.000" if suffix == ".vtt" else "00:00:01,000 --> 00:00:02,000"
+    head = "WEBVTT\n\n" if suffix == ".vtt" else ""
+    text = f"{head}1\n{good}\nHaastattelija: Hei.\n\n2\n{timing}\nVastaaja: Hei vaan.\n"
+    path = tmp_path / f"ajat{suffix}"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(IngestError) as err:
+        read_document(path)
+    line = text.splitlines().index(timing) + 1
+    assert str(err.value) == f"{path}:{line}: {problem}"
+    assert err.value.hint == "fix the timing line or re-export the file"
+
+
+def test_a_zero_length_cue_is_still_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "a.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:01,000\nHaastattelija: Hei.\n", encoding="utf-8")
+    raw, _ = read_document(path)
+    assert raw.turns[0].cues[0].start_time == raw.turns[0].cues[0].end_time == 1.0

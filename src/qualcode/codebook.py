@@ -222,12 +222,113 @@ def parse_codebook(text: str, source: str = "<codebook>") -> Codebook:
         where = f"line {mark.line + 1}" if mark is not None else "file"
         problem = getattr(exc, "problem", None) or str(exc)
         raise CodebookError(source, [(where, f"invalid YAML: {problem}")]) from None
+    except RecursionError:
+        raise CodebookError(source, [("file", "invalid YAML: nested too deeply")]) from None
     problems = _Problems()
+    # Tags the safe loader has no constructor for (``!foo``, ``!!python/name:os.system``) are
+    # never executed, but constructing them raised a bare ConstructorError: name them instead.
+    _check_tags(root, problems)
+    if problems.items:
+        ordered = sorted(problems.items, key=lambda p: p[0])
+        raise CodebookError(source, [(loc, msg) for _, loc, msg in ordered])
     codebook = _build(root, problems, source)
     if problems.items or codebook is None:
         ordered = sorted(problems.items, key=lambda p: p[0])
         raise CodebookError(source, [(loc, msg) for _, loc, msg in ordered])
     return codebook
+
+
+def _check_tags(root: Any, problems: _Problems) -> None:
+    """One problem per node whose tag the safe loader cannot construct, with its path."""
+    import yaml
+
+    known = {tag for tag in yaml.SafeLoader.yaml_constructors if tag is not None}
+    if root is None or not _has_unusual_tag(root, known):
+        return
+    seen: set[int] = set()
+    # A stack, not recursion, and each node once: anchors and aliases can share nodes (or make
+    # a cycle), and a "billion laughs" document must not make the walk explode.
+    stack: list[tuple[str, Any]] = [("", root)] if root is not None else []
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+        if node.tag not in known:
+            problems.add(
+                path or "top level",
+                node,
+                f"unsupported YAML tag '{shown}'; write the value as plain text",
+            )
+            continue
+        if isinstance(node, yaml.ScalarNode) and node.tag != "tag:yaml.org,2002:str":
+            try:
+                yaml.constructor.SafeConstructor().construct_object(node)
+            except Exception:  # the constructors fail in assorted ways on bad input
+                # "!!int abc", "!!timestamp foo": a known tag on a value it cannot read.
+                problems.add(
+                    path or "top level", node, f"'{node.value}' is not a valid {shown} value"
+                )
+            continue
+        children: list[tuple[str, Any]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                children.append((f"{path} -> {name}" if path else name, key_node))
+                children.append((f"{path} -> {name}" if path else name, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value, start=1):
+                children.append((f"{path} -> {i}{_code_id(path, item)}", item))
+        stack.extend(reversed(children))
+
+
+def _has_unusual_tag(root: Any, known: set[str]) -> bool:
+    """Whether any node has a tag _check_tags would report (the quick, common-case pass)."""
+    import yaml
+
+    plain = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        tag = node.tag
+        if tag not in plain:
+            if tag not in known or not isinstance(node, yaml.ScalarNode):
+                return True
+            try:
+                yaml.constructor.SafeConstructor().construct_object(node)
+            except Exception:  # reported, with its path, by _check_tags
+                return True
+            continue
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):
+                    stack.extend(item)
+                else:
+                    stack.append(item)
+    return False
+
+
+def _code_id(path: str, node: Any) -> str:
+    """`` (id)`` for an entry of the top-level code list, as the other problems name codes."""
+    import yaml
+
+    if path != "codes" or not isinstance(node, yaml.MappingNode):
+        return ""
+    for key_node, value_node in node.value:
+        if (
+            getattr(key_node, "value", None) == "id"
+            and isinstance(value_node, yaml.ScalarNode)
+            and value_node.tag == "tag:yaml.org,2002:str"
+            and ID_RE.match(value_node.value)
+        ):
+            return f" ({value_node.value})"
+    return ""
 
 
 def _mapping(node: Any, path: str, problems: _Problems) -> dict[str, tuple[Any, Any]] | None:
@@ -316,11 +417,13 @@ def _build(root: Any, problems: _Problems, source: str) -> Codebook | None:
         if not isinstance(codes_node, yaml.SequenceNode) or not codes_node.value:
             problems.add("codes", codes_node, "must be a non-empty list of codes")
         else:
+            entries = []
             for i, node in enumerate(codes_node.value, start=1):
                 code = _code(node, i, problems)
                 if code is not None:
                     codes.append(code)
-            _check_tree(codes, codes_node.value, problems)
+                    entries.append((i, code, node))
+            _check_tree(entries, problems)
     report = _report(top.get("report"), {c.id for c in codes}, problems)
     return Codebook(name, version, language, tuple(codes), description, source, report)
 
@@ -573,31 +676,42 @@ def _phrases(entry: tuple[Any, Any] | None, path: str, problems: _Problems) -> t
     return tuple(out)
 
 
-def _check_tree(codes: list[Code], nodes: list[Any], problems: _Problems) -> None:
+def _field_node(node: Any, key: str) -> Any:
+    """The value node of ``key`` in a code's mapping (for the line of a problem), else the code."""
+    for key_node, value_node in getattr(node, "value", ()):
+        if getattr(key_node, "value", None) == key:
+            return value_node
+    return node
+
+
+def _check_tree(entries: list[tuple[int, Code, Any]], problems: _Problems) -> None:
+    """Duplicate ids, unknown parents and cycles; ``entries`` are (index in the list, code,
+    its YAML node) for the codes that parsed, so a broken entry before them shifts nothing."""
     seen: dict[str, int] = {}
-    for i, (code, node) in enumerate(zip(codes, nodes, strict=False), start=1):
+    for i, code, node in entries:
         if code.id in seen and not code.id.startswith("<"):
             problems.add(
                 f"codes -> {i} ({code.id}) -> id",
-                node,
+                _field_node(node, "id"),
                 f"id '{code.id}' is already used by code {seen[code.id]}",
             )
         seen.setdefault(code.id, i)
-    by_id = {c.id: c for c in codes}
-    for i, (code, node) in enumerate(zip(codes, nodes, strict=False), start=1):
+    by_id = {c.id: c for _, c, _ in entries}
+    for i, code, node in entries:
         where = f"codes -> {i} ({code.id}) -> parent"
         if code.parent is None:
             continue
+        parent_node = _field_node(node, "parent")
         if code.parent == code.id:
-            problems.add(where, node, "a code cannot be its own parent")
+            problems.add(where, parent_node, "a code cannot be its own parent")
         elif code.parent not in by_id:
-            problems.add(where, node, f"unknown parent '{code.parent}'")
+            problems.add(where, parent_node, f"unknown parent '{code.parent}'")
         else:
             chain = [code.id]
             parent: str | None = code.parent
             while parent is not None and parent in by_id:
                 if parent in chain:
-                    problems.add(where, node, "cycle: " + " -> ".join([*chain, parent]))
+                    problems.add(where, parent_node, "cycle: " + " -> ".join([*chain, parent]))
                     break
                 chain.append(parent)
                 parent = by_id[parent].parent

@@ -64,3 +64,17 @@ class ReviewFileError(QualcodeError):
         super().__init__(f"{source}:{row}: {message}{more}", hint)
         self.source = source
         self.problems = problems
+
+
+class ArchiveError(QualcodeError):
+    """A zip container (.docx, .xlsx, .qdpx, template) is damaged or unsafe to open.
+
+    The message is the problem without the file name (readers add their own location);
+    ``damaged`` is true when the bytes are not a readable zip at all, false when a readable
+    archive was refused (zip bomb, path outside the archive, encryption).
+    """
+
+    def __init__(self, problem: str, *, damaged: bool = False) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.damaged = damaged

@@ -26,7 +26,6 @@ import io
 import re
 import uuid
 import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,9 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from qualcode.errors import QualcodeError
+from qualcode.errors import ArchiveError, QualcodeError
+from qualcode.safezip import SafeZip
+from qualcode.safezip import ZipLimits as SafeZipLimits
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -779,44 +780,29 @@ def _check_namespace(root: Element, expected: str, warnings: _Warnings) -> None:
 
 
 class _Archive:
-    """A checked view of an untrusted zip: names and sizes are verified up front."""
+    """A checked view of an untrusted zip (see :mod:`qualcode.safezip`), found by path."""
 
     def __init__(self, data: bytes, limits: ZipLimits) -> None:
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError) as error:
-            raise RefiError(
-                f"not a QDPX file: not a readable zip archive ({error})",
-                "a .qdpx is a zip archive; a .qdc codebook is read with the codebook import",
-            ) from error
-        infos = self.zip.infolist()
-        if len(infos) > limits.max_entries:
-            raise RefiError(
-                f"the archive has {len(infos)} entries, more than the limit of {limits.max_entries}"
+            self.zip = SafeZip(
+                data,
+                SafeZipLimits(
+                    limits.max_entries,
+                    limits.max_total_size,
+                    limits.max_ratio,
+                    limits.ratio_min_size,
+                ),
             )
-        total = 0
+        except ArchiveError as error:
+            if error.damaged:
+                raise RefiError(
+                    f"not a QDPX file: {error.problem}",
+                    "a .qdpx is a zip archive; a .qdc codebook is read with the codebook import",
+                ) from error
+            raise RefiError(error.problem) from error
         self.files: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = info.filename
-            _check_entry_name(name)
-            if info.flag_bits & 0x1:
-                raise RefiError(f"archive entry {name!r} is encrypted, which is not supported")
-            if info.file_size > limits.ratio_min_size and info.file_size > limits.max_ratio * max(
-                info.compress_size, 1
-            ):
-                ratio = info.file_size // max(info.compress_size, 1)
-                raise RefiError(
-                    f"archive entry {name!r} expands {ratio}:1 (limit {limits.max_ratio}:1); "
-                    "refusing a possible zip bomb"
-                )
-            total += info.file_size
-            if total > limits.max_total_size:
-                raise RefiError(
-                    f"the archive expands to more than {limits.max_total_size} bytes; "
-                    "refusing a possible zip bomb"
-                )
-            if not info.is_dir():
-                self.files.setdefault(name.replace("\\", "/").lower(), info)
+        for info in self.zip.entries:
+            self.files.setdefault(info.filename.replace("\\", "/").lower(), info)
 
     def find(self, path: str) -> zipfile.ZipInfo | None:
         # Folder and file names differ in case between tools (Sources/ vs sources/, GUIDs).
@@ -837,19 +823,9 @@ class _Archive:
 
     def read(self, info: zipfile.ZipInfo) -> bytes:
         try:
-            # zipfile never inflates past the declared size (a lying size fails the CRC check),
-            # so the size checks above bound the memory used.
             return self.zip.read(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError) as e:
-            raise RefiError(f"archive entry {info.filename!r} cannot be read ({e})") from e
-
-
-def _check_entry_name(name: str) -> None:
-    path = name.replace("\\", "/")
-    if path.startswith("/") or re.match(r"[A-Za-z]:", path):
-        raise RefiError(f"archive entry {name!r} has an absolute path; refusing the archive")
-    if ".." in path.split("/"):
-        raise RefiError(f"archive entry {name!r} points outside the archive (..); refusing it")
+        except ArchiveError as error:
+            raise RefiError(error.problem) from error
 
 
 def _decode_text(raw: bytes) -> tuple[str, str | None]:

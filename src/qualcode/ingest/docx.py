@@ -8,46 +8,75 @@ Tables are read row by row with ``|`` between cells.
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
-from qualcode.errors import IngestError
+from qualcode.errors import ArchiveError, IngestError
 from qualcode.records import RawDocument
+from qualcode.safezip import SafeZip, ZipLimits
 from qualcode.textutil import normalise_text
 
-_MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a transcript is never this big; a zip bomb can be
+# A transcript is never this big; a zip bomb can be. Also used for other Word files qualcode
+# reads (templates, exports given to ``names check``).
+DOCX_LIMITS = ZipLimits(max_total_size=200 * 1024 * 1024)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
-def read_docx(path: Path, data: bytes, *, encoding: str | None = None) -> RawDocument:
+def open_word_document(path: Path, data: bytes) -> Any:
+    """A python-docx ``Document`` from untrusted bytes (a transcript, template or export).
+
+    The zip is checked by :mod:`qualcode.safezip` before python-docx sees it; every way the file
+    can be damaged is one :class:`IngestError` naming it.
+    """
     name = str(path)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise IngestError(
             name, "is an old binary Word (.doc) file", "open it in Word and save as .docx"
         )
     if not data.startswith(b"PK"):
-        raise IngestError(name, "is not a valid .docx file (not a zip archive)")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            if sum(info.file_size for info in zf.infolist()) > _MAX_UNCOMPRESSED:
-                raise IngestError(name, "unpacks to more than 200 MB; refusing to read it")
-            if "word/document.xml" not in zf.namelist():
-                raise IngestError(name, "is a zip archive but not a Word document")
-    except zipfile.BadZipFile:
         raise IngestError(
-            name, "is not a valid .docx file (damaged or truncated zip)", "re-save it in Word"
-        ) from None
+            name,
+            "is not a valid .docx file (not a zip archive)",
+            "open it in Word and save as .docx",
+        )
+    try:
+        with SafeZip(data, DOCX_LIMITS) as archive:
+            if "word/document.xml" not in archive.names():
+                raise IngestError(
+                    name, "is a zip archive but not a Word document", "save it from Word as .docx"
+                )
+    except ArchiveError as error:
+        if error.damaged:
+            raise IngestError(
+                name, "is not a valid .docx file (damaged or truncated zip)", "re-save it in Word"
+            ) from None
+        raise IngestError(name, error.problem, "re-save it in Word, or leave it out") from None
 
     import docx  # heavy; only when a .docx is read
+
+    try:
+        return docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx raises assorted errors for broken parts
+        raise IngestError(
+            name,
+            f"cannot be read as a Word document ({one_line(exc)})",
+            "open it in Word and save it again as .docx",
+        ) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line (lxml and KeyError messages may span lines or quote)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, KeyError) and len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]
+    return text
+
+
+def read_docx(path: Path, data: bytes, *, encoding: str | None = None) -> RawDocument:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises assorted errors for broken parts
-        raise IngestError(name, f"cannot be read as a Word document ({exc})") from None
-
+    document = open_word_document(path, data)
     blocks: list[str] = []
     for child in document.element.body.iterchildren():
         if child.tag == f"{_W}p":

@@ -19,6 +19,21 @@ _MOJIBAKE = re.compile(r"[ÃÂ][\u0080-\u00bf\u2013-\u203a\u0152-\u0178\u02c6\u0
 
 def decode_bytes(data: bytes, name: str, encoding: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding_used)``; raise ``IngestError`` naming the file when unsure."""
+    text, used = _decode(data, name, encoding)
+    nul = text.find("\x00")
+    if nul >= 0:
+        # The first 8 KB are checked for binary content before decoding; a NUL further on
+        # is binary data (or a damaged file) too, and would be stored and exported as is.
+        line = len(re.findall(r"\r\n|\r|\n", text[:nul])) + 1
+        raise IngestError(
+            f"{name}:{line}",
+            "contains a NUL byte (binary data, or a damaged file?)",
+            "open the file in an editor, remove the binary part and save it as text",
+        )
+    return text, used
+
+
+def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     if encoding:
         try:
             codecs.lookup(encoding)

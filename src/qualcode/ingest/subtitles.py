@@ -66,6 +66,19 @@ def _seconds(groups: tuple[str | None, ...]) -> float:
     )
 
 
+def _checked_seconds(groups: tuple[str | None, ...], where: str) -> float:
+    """Seconds of a cue time; minutes and seconds above 59 ("00:99:99.000") are refused."""
+    hours, minutes, seconds, millis = groups
+    if int(minutes or 0) > 59 or int(seconds or 0) > 59:
+        shown = f"{hours}:{minutes}:{seconds}" if hours is not None else f"{minutes}:{seconds}"
+        raise IngestError(
+            where,
+            f"invalid cue time '{shown}.{millis}' (minutes and seconds go up to 59)",
+            "fix the timing line or re-export the file",
+        )
+    return _seconds(groups)
+
+
 def _parse_cues(lines: list[str], name: str, is_vtt: bool) -> list[_Cue]:
     cues: list[_Cue] = []
     i = 1 if is_vtt else 0
@@ -98,8 +111,16 @@ def _parse_cues(lines: list[str], name: str, is_vtt: bool) -> list[_Cue]:
                 f"malformed cue timing '{timing_line.strip()[:60]}'",
                 "the file may be truncated; re-export it",
             )
-        start_time = _seconds(match.groups()[:4])
-        end_time = _seconds(match.groups()[4:])
+        where = f"{name}:{block_start + timing_at + 1}"
+        start_time = _checked_seconds(match.groups()[:4], where)
+        end_time = _checked_seconds(match.groups()[4:], where)
+        if end_time < start_time:
+            starts, ends = (t.strip() for t in timing_line.split("-->", 1))
+            raise IngestError(
+                where,
+                f"cue ends ({ends.split()[0]}) before it starts ({starts})",
+                "fix the timing line or re-export the file",
+            )
         payload = block[timing_at + 1 :]
         speaker, text = _parse_payload(payload)
         if text:

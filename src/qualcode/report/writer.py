@@ -14,6 +14,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from qualcode.errors import IngestError, QualcodeError
 from qualcode.report.content import Image, Para, Report, Table
 
 COMMENT_AUTHOR = "qualcode"
@@ -30,7 +31,7 @@ def render(
     import docx
     from docx.shared import Cm, Pt
 
-    document = docx.Document(str(template)) if template else docx.Document()
+    document = open_template(template) if template else docx.Document()
     if template:
         body = document.element.body
         for child in list(body):
@@ -69,6 +70,26 @@ def render(
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def open_template(path: Path) -> Any:
+    """The template as a python-docx document; its zip is checked first (it is untrusted).
+
+    Raises :class:`~qualcode.errors.QualcodeError` naming the file when it cannot be read, so
+    ``report`` can check it once before writing anything.
+    """
+    from qualcode.ingest.docx import open_word_document
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QualcodeError(f"{path}: cannot read the template ({exc.strerror})") from None
+    try:
+        return open_word_document(path, data)
+    except IngestError as error:
+        raise QualcodeError(
+            error.message, "--template takes a Word document (.docx): re-save it in Word"
+        ) from None
 
 
 _STYLE_IDS: dict[tuple[int, str], str | None] = {}

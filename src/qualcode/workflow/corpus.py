@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -121,11 +122,34 @@ def _names_in_file_name(name: str, people: Iterable[str]) -> tuple[str, ...]:
     """Parts of participants' names in a file name ("rantakivi-haastattelu.docx").
 
     Exports pseudonymise texts, not file names: the document column of every CSV and the
-    sources of a report show the name as it is.
+    sources of a report show the name as it is. Both sides are folded (case, and ä/ö/å to
+    a/o/a), so that "ronkko-haastattelu.txt" is caught for Rönkkö as well as the Finnish
+    spelling; double-barrelled names count by their parts.
     """
-    parts = {p.casefold() for p in re.split(r"[\W_]+", Path(name).stem) if p}
-    found = {w for person in people for w in person.split() if len(w) > 2 and w.isalpha()}
-    return tuple(sorted(w for w in found if w.casefold() in parts))
+    # NFC first: a combining mark (a macOS file name's "o" + "¨") is not \w and would split
+    # the word in two.
+    stem = unicodedata.normalize("NFC", Path(name).stem)
+    parts = {_fold_name(p) for p in re.split(r"[\W_]+", stem) if p}
+    found = {
+        w
+        for person in people
+        for w in re.split(r"[\W_]+", unicodedata.normalize("NFC", person))
+        if len(w) > 2 and w.isalpha()
+    }
+    return tuple(sorted(w for w in found if _fold_name(w) in parts))
+
+
+def _fold_name(word: str) -> str:
+    """Case and diacritics folded: the ASCII spelling people use for a name in a file name."""
+    # NFKD splits ä into a + combining diaeresis (also when the file system stored it as
+    # NFD); dropping the marks leaves the base letters. Letters without a decomposition
+    # (ø, æ, ß) fold by their usual ASCII spelling.
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    base = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return base.translate(_ASCII_SPELLING)
+
+
+_ASCII_SPELLING = str.maketrans({"ø": "o", "æ": "ae", "đ": "d", "ł": "l"})
 
 
 def _metadata_for(paths: Sequence[Path], meta_path: Path | None) -> dict[Path, MetadataRow]:

@@ -365,20 +365,45 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
 
 
 def _file_text(path: Path) -> str:
-    suffix = path.suffix.lower()
+    """The text of an exported file; zip containers go through :mod:`qualcode.safezip` first."""
     try:
-        if suffix == ".docx":
-            import docx
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        from qualcode.ingest.docx import open_word_document
 
-            document = docx.Document(str(path))
-            parts = [p.text for p in document.paragraphs]
-            for table in document.tables:
-                parts.extend(cell.text for row in table.rows for cell in row.cells)
-            return "\n".join(parts)
-        if suffix == ".xlsx":
-            import openpyxl
+        document = open_word_document(path, data)
+        parts = [p.text for p in document.paragraphs]
+        for table in document.tables:
+            parts.extend(cell.text for row in table.rows for cell in row.cells)
+        return "\n".join(parts)
+    if suffix == ".xlsx":
+        return _workbook_text(path, data)
+    if suffix == ".qdpx":
+        return _archive_text(path, data)
+    return data.decode("utf-8-sig", errors="replace")
 
-            book = openpyxl.load_workbook(path, read_only=True)
+
+def _workbook_text(path: Path, data: bytes) -> str:
+    from qualcode.errors import ArchiveError
+    from qualcode.ingest.docx import one_line
+    from qualcode.safezip import check_zip
+
+    hint = "open it in Excel and save it again as .xlsx"
+    try:
+        check_zip(data)
+    except ArchiveError as error:
+        problem = (
+            "is not a valid .xlsx file (damaged or not a zip)" if error.damaged else error.problem
+        )
+        raise QualcodeError(f"{path}: {problem}", hint) from None
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        try:
             return "\n".join(
                 str(v)
                 for sheet in book
@@ -386,14 +411,32 @@ def _file_text(path: Path) -> str:
                 for v in row
                 if v is not None
             )
-        if suffix == ".qdpx":
-            import zipfile
+        finally:
+            book.close()
+    except (
+        Exception
+    ) as exc:  # openpyxl raises assorted errors (KeyError, lxml, ...) for broken parts
+        raise QualcodeError(
+            f"{path}: cannot be read as an Excel workbook ({one_line(exc)})", hint
+        ) from None
 
-            with zipfile.ZipFile(path) as zf:
-                return "\n".join(zf.read(n).decode("utf-8", "replace") for n in zf.namelist())
-        return path.read_bytes().decode("utf-8-sig", errors="replace")
-    except OSError as exc:
-        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
+
+def _archive_text(path: Path, data: bytes) -> str:
+    from qualcode.errors import ArchiveError
+    from qualcode.safezip import SafeZip
+
+    try:
+        with SafeZip(data) as archive:
+            return "\n".join(
+                archive.read(info).decode("utf-8", "replace") for info in archive.entries
+            )
+    except ArchiveError as error:
+        problem = (
+            "is not a valid .qdpx file (damaged or not a zip)" if error.damaged else error.problem
+        )
+        raise QualcodeError(
+            f"{path}: {problem}", "export the project again as REFI-QDA (.qdpx)"
+        ) from None
 
 
 def filter_for(project: Project, pseudonymise: bool) -> Callable[[str], str]:

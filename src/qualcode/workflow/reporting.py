@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import re
 import tempfile
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
 from qualcode.errors import QualcodeError
@@ -127,11 +129,25 @@ def _xlsx(
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for measure in MEASURES:
             table = wide(long, measure, by)
+            # Labels are column headers here: a code labelled "=HYPERLINK(...)" would
+            # otherwise become a live formula cell (openpyxl takes any "=..." str as one).
             table.index = [excel_safe(i) for i in table.index]
+            table.columns = [excel_safe(c) for c in table.columns]
             table.to_excel(writer, sheet_name=measure[:31])
         safe = quotes.map(lambda v: excel_safe(v) if isinstance(v, str) else v)
         safe.to_excel(writer, sheet_name="quotes", index=False)
+        _no_formulas(writer.book)
     return buffer.getvalue()
+
+
+def _no_formulas(book: Any) -> None:
+    """Every cell written from data stays data: text or a number, never a formula."""
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.value = excel_safe(cell.value)
+                    cell.data_type = "s"
 
 
 @dataclass(frozen=True)
@@ -140,9 +156,47 @@ class ReportResult:
     cities: tuple[str, ...]
 
 
-def _file_name(city: str) -> str:
+# File names a city's report must never take: the summaries (in both languages, so that a
+# later run in the other language does not overwrite a city either) and names Windows reserves.
+_RESERVED_NAMES = frozenset(
+    {"yhteenveto", "summary", "con", "prn", "aux", "nul"}
+    | {f"{dev}{n}" for dev in ("com", "lpt") for n in range(1, 10)}
+)
+
+
+def _slug(city: str) -> str:
     name = re.sub(r"[^\w\- ]+", "", city).strip().replace(" ", "_")
-    return (name or "kaupunki") + ".docx"
+    # 80 characters stay under the 255-byte file-name limit even at 3 bytes a character.
+    return name[:80] or "kaupunki"
+
+
+def _file_key(stem: str) -> str:
+    # File systems that ignore case (Windows, macOS) or normalise Unicode (macOS) would still
+    # put two of these in one file.
+    return unicodedata.normalize("NFC", stem).casefold()
+
+
+def report_file_names(cities: Sequence[str]) -> dict[str, str]:
+    """A distinct ``.docx`` name for each city's report, never a summary's name.
+
+    Computed over all the project's cities, so a city's file is the same whether one report or
+    all are written. The first city (in sorted order) to take a name keeps the plain one; the
+    others whose names collide, ignoring case and the characters a file name drops ("Pori",
+    "pori ", "Pori!"), get a suffix derived from the city name, which stays the same run after run.
+    """
+    used = set(_RESERVED_NAMES)
+    names: dict[str, str] = {}
+    for city in sorted(set(cities)):
+        stem = _slug(city)
+        if _file_key(stem) in used:
+            digest = hashlib.sha256(city.encode("utf-8")).hexdigest()
+            # Longer suffixes only if another city is literally named like a suffixed one.
+            candidates = [f"{_slug(city)}-{digest[:n]}" for n in range(6, 65, 2)]
+            candidates += [f"{_slug(city)}-{digest}-{n}" for n in range(2, len(used) + 3)]
+            stem = next(c for c in candidates if _file_key(c) not in used)
+        used.add(_file_key(stem))
+        names[city] = stem + ".docx"
+    return names
 
 
 def report(
@@ -159,7 +213,7 @@ def report(
 ) -> ReportResult:
     from qualcode.matrix import build_matrix, heatmap, representative_quotes
     from qualcode.report.content import ReportData, city_report, summary_report
-    from qualcode.report.writer import render
+    from qualcode.report.writer import open_template, render
     from qualcode.workflow.tagging import load_project_codebook
 
     if lang not in ("fi", "en"):
@@ -168,6 +222,9 @@ def report(
         raise QualcodeError("give either --city C or --all")
     if template is not None and not template.is_file():
         raise QualcodeError(f"{template}: template not found")
+    if template is not None:
+        # A damaged or hostile template is refused before any report is drawn or written.
+        open_template(template)
     codebook = load_project_codebook(project)
     data = load_matrix_data(project)
     cities = sorted({c for c in data.documents["city"].dropna() if c})
@@ -184,6 +241,7 @@ def report(
     theme_matrix = build_matrix(data, codebook, by="city", level="theme")
     code_matrix = build_matrix(data, codebook, by="city", level="code")
     targets = cities if all_cities else [city]
+    file_names = report_file_names(cities)
     files = []
     with tempfile.TemporaryDirectory(prefix="qualcode-report-") as tmp:
         base = ReportData(
@@ -208,7 +266,7 @@ def report(
             if progress:
                 progress(i, total, name)
             content = city_report(dataclasses.replace(base, heatmap=image), name)
-            path = out_dir / _file_name(name)
+            path = out_dir / file_names[name]
             atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
             files.append(str(path))
         if all_cities:
