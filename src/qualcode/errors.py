@@ -64,3 +64,7 @@ class ReviewFileError(QualcodeError):
         super().__init__(f"{source}:{row}: {message}{more}", hint)
         self.source = source
         self.problems = problems
+
+
+class OutputError(QualcodeError):
+    """A file cannot be written (read-only folder, full disk, a file where a folder should be)."""

@@ -77,7 +77,9 @@ def opened_project(ctx: click.Context) -> Iterator[Any]:
     from qualcode.project import open_project
 
     root = ctx.find_root().obj
-    project = open_project(root)
+    project = open_project(
+        root, activity=ctx.command_path, notice=lambda line: click.echo(line, err=True)
+    )
     try:
         yield project
     finally:
