@@ -42,7 +42,11 @@ def _file_mode() -> int:
 
 
 def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for a file that cannot be written, naming it and why."""
     reason = exc.strerror or exc.__class__.__name__
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        reason = f"{blocker} is a file, not a folder"
     if exc.errno == errno.ENOSPC:
         hint = "free some disk space and run the command again"
     else:

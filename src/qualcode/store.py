@@ -115,28 +115,30 @@ class Store:
             _check_database_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(path, exc) from None
+        try:
             conn.execute("PRAGMA foreign_keys = ON")
             # Each BEGIN waits at most this long itself; _begin() retries up to busy_seconds().
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_STEP_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        except sqlite3.DatabaseError as exc:
-            raise _store_error(path, exc) from None
-        store = cls(conn, path, activity=activity, notice=notice)
-        if not create:
-            try:
-                known = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
-                ).fetchone()
-            except sqlite3.DatabaseError as exc:
-                conn.close()
-                raise _store_error(path, exc) from None
-            if known is None:
-                conn.close()
+            # Checked before anything is written (journal_mode rewrites the header).
+            known = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+            ).fetchone()
+            if known is None and not create:
                 raise StoreError(
                     f"{path}: not a qualcode database (an SQLite file without qualcode's tables)",
                     _DAMAGED_HINT,
                 )
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _store_error(path, exc) from None
+        except StoreError:
+            conn.close()
+            raise
+        store = cls(conn, path, activity=activity, notice=notice)
         try:
             store.migrate()
         except BaseException:
