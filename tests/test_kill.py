@@ -16,8 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, SAMPLE
+import qualcode
+from conftest import SAMPLE
 from qualcode.project import init_project
+
+# The subprocesses run the qualcode this test imported.
+_SRC = str(Path(qualcode.__file__).parents[1])
 
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -42,7 +46,7 @@ def qualcode(project_dir: Path, *args: object, **env: str) -> subprocess.Popen[s
             str(project_dir),
             *map(str, args),
         ],
-        env={**os.environ, "PYTHONPATH": str(REPO / "src"), **env},
+        env={**os.environ, "PYTHONPATH": _SRC, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

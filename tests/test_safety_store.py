@@ -18,10 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import qualcode
 from conftest import REPO, SAMPLE, Invoke, db_snapshot
 from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import OutputError, StoreError
 from qualcode.project import open_project
+
+# The subprocesses run the qualcode this test imported.
+_SRC = str(Path(qualcode.__file__).parents[1])
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 FIRST = "Ensimmäinen vastaus kertoo yhteistyön vahvuuksista täällä Lounajoella."
@@ -345,7 +349,7 @@ def _qualcode(project_dir: Path, *args: object, **env: str) -> subprocess.Popen[
             str(project_dir),
             *map(str, args),
         ],
-        env={**os.environ, "PYTHONPATH": str(REPO / "src"), **env},
+        env={**os.environ, "PYTHONPATH": _SRC, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

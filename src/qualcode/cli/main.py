@@ -26,6 +26,13 @@ class QualcodeGroup(click.Group):
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(1)
+        except OSError as exc:
+            # A safety net: the writers raise OutputError, but a file system problem met
+            # anywhere else (a folder that vanished, a full disk) is the user's situation too.
+            if exc.filename is None:
+                raise
+            click.echo(f"Error: {exc.filename}: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 _MAX_LISTED = 50
