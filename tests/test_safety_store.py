@@ -405,3 +405,28 @@ def test_a_command_waits_for_a_running_tag_and_names_it(qc: Invoke, project_dir:
     assert sql(project_dir, "SELECT code_id, status FROM codings") == [("vahvuudet", "accepted")]
     assert sql(project_dir, "SELECT COUNT(*) FROM suggestions")[0][0] > 0
     assert not (project_dir / "qualcode.db.lock-note").exists()
+
+
+def test_a_read_only_database_is_a_store_error_and_changes_nothing(
+    qc: Invoke, project_dir: Path, tmp_path: Path
+) -> None:
+    from qualcode.workflow.reviewing import code_segment
+
+    path, first, _ = two_turns(tmp_path)
+    assert qc("import", path, "--city", "Lounajoki").exit_code == 0
+    add_code(project_dir)
+    before = db_snapshot(project_dir)
+    project = open_project(project_dir)
+    try:
+        # What SQLite says for a read-only file or folder (chmod does not stop root in CI).
+        project.store.conn.execute("PRAGMA query_only = ON")
+        with pytest.raises(StoreError) as caught:
+            code_segment(project, segment_of(project_dir, first), "vahvuudet")
+    finally:
+        project.close()
+    assert caught.value.message == (
+        f"{project_dir / 'qualcode.db'}: cannot write the project database "
+        "(attempt to write a readonly database)"
+    )
+    assert caught.value.hint == "check that you may write to the project folder and to qualcode.db"
+    assert db_snapshot(project_dir) == before
