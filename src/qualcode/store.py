@@ -96,7 +96,7 @@ class Store:
         self.conn = conn
         self.path = path
         self._depth = 0
-        # Shown to a command that waits for this one's write lock (see _lock_note).
+        # Shown to a command that waits for this one's write lock (see _write_lock_note).
         self.activity = activity
         # The library never prints: the CLI installs this to say "waiting for ..." on stderr.
         self.notice = notice
