@@ -179,7 +179,7 @@ def test_a_planted_pickle_is_refused(trained: tuple[Path, str], tmp_path: Path) 
     result = CliRunner().invoke(cli, ["--project", str(project), "tag"])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
-        "Error: refusing to load the stored model: it contains pickled Python objects, "
+        "Error: model 1: refusing to load the stored model: it contains pickled Python objects, "
         "which could run code"
     )
     assert not target.exists()

@@ -411,16 +411,22 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ModelError("the stored model has no valid header") from None
         if header.get("format") != FORMAT:
             raise ModelError(f"unknown model format {header.get('format')!r}")
-        params = header["params"]
-        params["char_ngrams"] = tuple(params["char_ngrams"])
-        model = cls(**params)
-        model.featurizer_ = model._featurizer()
-        model.featurizer_.load_state(header, arrays)
-        model.multilabel_ = bool(header["multilabel"])
-        model.classes_ = np.array(header["classes"])
-        model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
-        model.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
-        model.calibration_ = arrays.get("calibration")
+        try:
+            params = header["params"]
+            params["char_ngrams"] = tuple(params["char_ngrams"])
+            model = cls(**params)
+            model.featurizer_ = model._featurizer()
+            model.featurizer_.load_state(header, arrays)
+            model.multilabel_ = bool(header["multilabel"])
+            model.classes_ = np.array(header["classes"])
+            model.coef_ = np.asarray(arrays["coef"], dtype=np.float64)
+            model.intercept_ = np.asarray(arrays["intercept"], dtype=np.float64)
+            model.calibration_ = arrays.get("calibration")
+            extra = header["extra"]
+        except KeyError as exc:  # a valid header whose arrays or fields are missing
+            raise ModelError(f"damaged model: {exc.args[0]!r} is missing") from None
+        except (TypeError, ValueError) as exc:
+            raise ModelError(f"damaged model: {exc}") from None
         n_features = (
             len(header["char_vocabulary"])
             + len(header["lemma_vocabulary"])
@@ -428,4 +434,4 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         )
         if model.coef_.shape != (len(model.classes_), n_features):
             raise ModelError("damaged model: weights do not fit the vocabulary")
-        return model, header["extra"]
+        return model, extra

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+
+from qualcode.errors import OutputError
 
 # Excel treats a cell starting with these as a formula (CSV/formula injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,18 +34,79 @@ def excel_safe(value: object) -> str:
     return text
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _file_mode() -> int:
+    """rw for whoever the umask lets read (0644 under 022, 0600 under 077), as open() gives."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def output_error(path: Path, exc: OSError) -> OutputError:
+    """The one-line error for a file that cannot be written, naming it and why."""
+    reason = exc.strerror or exc.__class__.__name__
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        reason = f"{blocker} is a file, not a folder"
+    if exc.errno == errno.ENOSPC:
+        hint = "free some disk space and run the command again"
+    else:
+        hint = "choose a folder you can write to, or fix its permissions"
+    return OutputError(f"{path}: cannot write ({reason})", hint)
+
+
+def _stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temp file next to ``path`` (same file system: the rename is atomic)."""
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise output_error(path, exc) from None
+    try:
+        # mkstemp makes 0600 files whatever the umask; the team must be able to read reports.
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise output_error(path, exc) from None
         raise
+    return Path(tmp)
+
+
+def _put_in_place(tmp: Path, path: Path) -> None:
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise output_error(path, exc) from None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once: a failure leaves the old file as it was.
+
+    Raises OutputError (never a bare OSError) naming the path.
+    """
+    _put_in_place(_stage(path, data), path)
+
+
+@contextmanager
+def staged_write(path: Path, data: bytes) -> Iterator[None]:
+    """Write ``data`` next to ``path`` now, and rename it into place only if the block succeeds.
+
+    For a file made inside a store transaction, enter it on an ExitStack opened before the
+    transaction: an unwritable folder fails before the commit (so nothing is stored), and a
+    failed commit removes the temp file and leaves the old file.
+    """
+    tmp = _stage(path, data)
+    try:
+        yield
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _put_in_place(tmp, path)
 
 
 def csv_bytes(

@@ -78,3 +78,7 @@ class ArchiveError(QualcodeError):
         super().__init__(problem)
         self.problem = problem
         self.damaged = damaged
+
+
+class OutputError(QualcodeError):
+    """A file cannot be written (read-only folder, full disk, a file where a folder should be)."""

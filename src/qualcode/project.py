@@ -5,10 +5,12 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import ProjectError
 from qualcode.segment import DEFAULT_INTERVIEWER_PATTERN, SegmentSettings
 from qualcode.store import Store
@@ -205,9 +207,7 @@ def init_project(root: Path, *, coder: str | None = None, codebook: Path | None 
             else '# codebook = "../codebooks/innovaatioekosysteemi.yaml"'
         ),
     )
-    tmp = settings_path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, settings_path)
+    atomic_write_bytes(settings_path, text.encode("utf-8"))
     Store.open(root / DB_FILE, create=True).close()
     return settings_path
 
@@ -231,7 +231,19 @@ def find_project_root(explicit: Path | None = None, cwd: Path | None = None) -> 
     )
 
 
-def open_project(explicit: Path | None = None, cwd: Path | None = None) -> Project:
+def open_project(
+    explicit: Path | None = None,
+    cwd: Path | None = None,
+    *,
+    activity: str = "",
+    notice: Callable[[str], None] | None = None,
+) -> Project:
+    """Open the project's settings and store.
+
+    activity: what this command is ("qualcode tag"), shown to a command that has to wait for it.
+    notice: called with a line to show the user (e.g. that the command waits for another one).
+    """
     root = find_project_root(explicit, cwd)
     settings = load_settings(root / SETTINGS_FILE)
-    return Project(root=root, settings=settings, store=Store.open(root / DB_FILE))
+    store = Store.open(root / DB_FILE, activity=activity, notice=notice)
+    return Project(root=root, settings=settings, store=store)

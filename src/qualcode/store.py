@@ -7,9 +7,12 @@ the store exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,29 +81,69 @@ class CodingRef:
     segment_id: str
     code_id: str
     status: str
+    coder: str = ""  # a coding's coder (part of its identity); '' for suggestions
 
 
 class Store:
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        *,
+        activity: str = "",
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
         self.conn = conn
         self.path = path
         self._depth = 0
+        # Shown to a command that waits for this one's write lock (see _write_lock_note).
+        self.activity = activity
+        # The library never prints: the CLI installs this to say "waiting for ..." on stderr.
+        self.notice = notice
 
     # --- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path, *, create: bool = False) -> Store:
-        if not create and not path.exists():
-            raise StoreError(f"{path}: project database not found", "run 'qualcode init DIR'")
+    def open(
+        cls,
+        path: Path,
+        *,
+        create: bool = False,
+        activity: str = "",
+        notice: Callable[[str], None] | None = None,
+    ) -> Store:
+        if not create:
+            _check_database_file(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise _store_error(path, exc) from None
+        try:
             conn.execute("PRAGMA foreign_keys = ON")
+            # Each BEGIN waits at most this long itself; _begin() retries up to busy_seconds().
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_STEP_MS}")
+            # Checked before anything is written (journal_mode rewrites the header).
+            known = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migrations'"
+            ).fetchone()
+            if known is None and not create:
+                raise StoreError(
+                    f"{path}: not a qualcode database (an SQLite file without qualcode's tables)",
+                    _DAMAGED_HINT,
+                )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA busy_timeout = 5000")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open project database ({exc})") from None
-        store = cls(conn, path)
-        store.migrate()
+            conn.close()
+            raise _store_error(path, exc) from None
+        except StoreError:
+            conn.close()
+            raise
+        store = cls(conn, path, activity=activity, notice=notice)
+        try:
+            store.migrate()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -115,7 +158,7 @@ class Store:
             )
             done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a qualcode database ({exc})") from None
+            raise _store_error(self.path, exc) from None
         known = {name for name, _ in MIGRATIONS}
         unknown = done - known
         if unknown:
@@ -152,7 +195,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One transaction; nested calls join the outer one."""
+        """One transaction; nested calls join the outer one.
+
+        SQLite errors that are the user's situation (disk full, read-only or locked database)
+        become StoreError naming the database; the transaction is rolled back.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -160,17 +207,75 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         self._depth = 1
+        note = self._write_lock_note()
         try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+            try:
+                yield
+                _test_pause_before_commit(self.path)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                    with suppress(sqlite3.OperationalError):
+                        self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if _is_situation(exc):
+                raise _store_error(self.path, exc) from None
             raise
-        else:
-            self.conn.execute("COMMIT")
         finally:
             self._depth = 0
+            if note is not None:
+                note.unlink(missing_ok=True)
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, waiting (and saying so through ``notice``) while another command
+        writes; a StoreError naming that command when the wait is over."""
+        wait = busy_seconds()
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise _store_error(self.path, exc) from None
+            other = self._lock_holder()
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"{self.path}: the project is busy: {other} is still writing to it "
+                    f"after {wait:g} s",
+                    f"wait for it to finish and run the command again (${BUSY_ENV} sets how "
+                    "many seconds to wait)",
+                )
+            if not told and self.notice is not None:
+                self.notice(f"Waiting for {other} to finish (up to {wait:g} s)...")
+                told = True
+            time.sleep(0.05)
+
+    def _lock_note_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock-note")
+
+    def _write_lock_note(self) -> Path | None:
+        """Who holds the write lock, for a command that has to wait (removed at commit)."""
+        note = self._lock_note_path()
+        text = json.dumps({"command": self.activity or "a qualcode command", "pid": os.getpid()})
+        try:
+            note.write_text(text, encoding="utf-8")
+        except OSError:  # only a courtesy to other commands
+            return None
+        return note
+
+    def _lock_holder(self) -> str:
+        try:
+            data = json.loads(self._lock_note_path().read_text(encoding="utf-8"))
+            command, pid = str(data["command"]), int(data["pid"])
+            os.kill(pid, 0)  # a note left by a killed command says nothing
+        except (OSError, ValueError, KeyError, TypeError):
+            return "another program"
+        return f"'{command}' (pid {pid})"
 
     # --- documents and segments ------------------------------------------------------------
     def document_by_name(self, name: str) -> StoredDocument | None:
@@ -256,10 +361,10 @@ class Store:
     def decisions_on_document(self, doc_id: str) -> list[CodingRef]:
         """Codings and decided (accepted/rejected) suggestions on a document's segments."""
         rows = self.conn.execute(
-            """SELECT 'codings', CAST(c.id AS TEXT), c.segment_id, c.code_id, c.status
+            """SELECT 'codings', CAST(c.id AS TEXT), c.segment_id, c.code_id, c.status, c.coder
                FROM codings c JOIN segments s ON s.id = c.segment_id WHERE s.document_id = ?
                UNION ALL
-               SELECT 'suggestions', g.id, g.segment_id, g.code_id, g.status
+               SELECT 'suggestions', g.id, g.segment_id, g.code_id, g.status, ''
                FROM suggestions g JOIN segments s ON s.id = g.segment_id
                WHERE s.document_id = ? AND g.status != 'pending'
                ORDER BY 1, 3, 4""",
@@ -1114,6 +1219,76 @@ class Store:
     def counts(self) -> dict[str, int]:
         tables = ("documents", "segments", "codes", "codings", "suggestions", "review_log")
         return {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
+
+
+BUSY_ENV = "QUALCODE_BUSY_TIMEOUT"
+_BUSY_DEFAULT = 60.0
+_BUSY_STEP_MS = 200
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_DAMAGED_HINT = (
+    "restore qualcode.db from a backup, or create a new project with 'qualcode init' "
+    "and import the transcripts again"
+)
+# Test-only: sleep this many seconds just before COMMIT, after touching PATH.test-pause, so a
+# test can kill the command while its transaction is open (tests/test_kill.py).
+_TEST_PAUSE_ENV = "QUALCODE_TEST_PAUSE_BEFORE_COMMIT"
+
+
+def busy_seconds() -> float:
+    """How long a command waits for another one's write lock (${BUSY_ENV}, default 60 s)."""
+    value = os.environ.get(BUSY_ENV, "")
+    try:
+        return max(0.0, float(value)) if value else _BUSY_DEFAULT
+    except ValueError:
+        return _BUSY_DEFAULT
+
+
+def _test_pause_before_commit(path: Path) -> None:
+    value = os.environ.get(_TEST_PAUSE_ENV)
+    if value:
+        path.with_name(path.name + ".test-pause").touch()
+        time.sleep(float(value))
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse a missing, empty or non-SQLite qualcode.db (SQLite would start a new, empty one)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        raise StoreError(f"{path}: project database not found", "run 'qualcode init DIR'") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read project database ({exc.strerror})") from None
+    if not head:
+        raise StoreError(f"{path}: the project database is empty (0 bytes)", _DAMAGED_HINT)
+    if head != _SQLITE_HEADER:
+        raise StoreError(f"{path}: not an SQLite database (damaged or overwritten)", _DAMAGED_HINT)
+
+
+def _is_situation(exc: sqlite3.Error) -> bool:
+    """SQLite errors caused by the machine, not by a bug: a full disk, a read-only file."""
+    text = str(exc).lower()
+    return any(
+        s in text
+        for s in ("disk is full", "readonly database", "unable to open", "disk i/o", "locked")
+    )
+
+
+def _store_error(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc).lower()
+    if "disk is full" in text:
+        return StoreError(
+            f"{path}: the disk is full; nothing was changed",
+            "free some disk space and run the command again",
+        )
+    if "readonly" in text or "unable to open" in text:
+        return StoreError(
+            f"{path}: cannot write the project database ({exc})",
+            "check that you may write to the project folder and to qualcode.db",
+        )
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"{path}: the project database is damaged ({exc})", _DAMAGED_HINT)
+    return StoreError(f"{path}: cannot use the project database ({exc})")
 
 
 def _statements(sql: str) -> list[str]:

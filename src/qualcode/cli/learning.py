@@ -36,6 +36,8 @@ def _learning_options(function: Callable[..., None]) -> Callable[..., None]:
             "--folds",
             default=5,
             show_default=True,
+            # Cross-validation needs a held-out part: 1 fold would train and test on nothing.
+            type=click.IntRange(min=2),
             help="Cross-validation folds (grouped by document).",
         ),
         click.option("--json", "as_json", is_flag=True, help="Print the report as JSON."),

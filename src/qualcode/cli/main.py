@@ -26,6 +26,13 @@ class QualcodeGroup(click.Group):
             if exc.hint:
                 click.echo(f"Hint: {exc.hint}", err=True)
             ctx.exit(1)
+        except OSError as exc:
+            # A safety net: the writers raise OutputError, but a file system problem met
+            # anywhere else (a folder that vanished, a full disk) is the user's situation too.
+            if exc.filename is None:
+                raise
+            click.echo(f"Error: {exc.filename}: {exc.strerror or exc}", err=True)
+            ctx.exit(1)
 
 
 _MAX_LISTED = 50
@@ -77,7 +84,9 @@ def opened_project(ctx: click.Context) -> Iterator[Any]:
     from qualcode.project import open_project
 
     root = ctx.find_root().obj
-    project = open_project(root)
+    project = open_project(
+        root, activity=ctx.command_path, notice=lambda line: click.echo(line, err=True)
+    )
     try:
         yield project
     finally:

@@ -230,48 +230,133 @@ def _replace(
     if old_id == t.id:  # same text, different bytes (e.g. line ends): segments stay valid
         store.update_document_source(old_id, t)
         return ImportOutcome(t.name, "replaced", old_id, note="text unchanged; source updated")
-    old_segments = {s.id: s for s in store.segments(old_id)}
+    twin = store.document_by_sha256(t.sha256) or store.document_by_id(t.id)
+    if twin is not None and twin.id != old_id:
+        raise IngestError(
+            t.source_path,
+            f"the new version of '{t.name}' has the same text as '{twin.name}'",
+            "a project holds each text once: check that you picked the right file",
+        )
+    old_segments = store.segments(old_id)
     decisions = store.decisions_on_document(old_id)
     store.rename_document(old_id, f"{t.name}\x00replaced")
     store.insert_document(t)
     store.insert_segments(segments)
-    carried = 0
-    lost: list[str] = []
-    for ref in decisions:
-        old = old_segments[ref.segment_id]
-        target = _find_new_home(old, segments)
-        new_sid = target.id if target else None
-        if new_sid and store.move_decision(ref, new_sid, suggestion_id(new_sid, ref.code_id)):
-            carried += 1
-            continue
-        if new_sid:  # the same decision already sits on the new segment (merged turns)
-            carried += 1
-            continue
-        lost.append(_describe(ref, old))
-        store.log(
-            project.settings.coder,
-            "lost-on-replace",
-            segment_id=ref.segment_id,
-            code_id=ref.code_id,
-            detail=json.dumps(
-                {"document": t.name, "table": ref.table, "status": ref.status, "text": old.text},
-                ensure_ascii=False,
-            ),
-        )
+    result = carry_over(
+        project,
+        decisions,
+        old_segments,
+        segments,
+        document=t.name,
+        coder=project.settings.coder,
+    )
     store.delete_document(old_id)
+    note = f"{result.carried} coding(s) carried over"
+    if result.merged:
+        note += f" ({result.merged} merged into the same coding)"
+    if result.lost:
+        note += f"; {len(result.lost)} not carried over (see the review log)"
     return ImportOutcome(
         t.name,
         "replaced",
         t.id,
         len(segments),
         t.words,
-        note=f"{carried} coding(s) carried over",
-        carried=carried,
-        lost=tuple(lost),
+        note=note,
+        carried=result.carried,
+        lost=result.lost,
     )
 
 
-def _find_new_home(old: Segment, new: list[Segment]) -> Segment | None:
+@dataclass(frozen=True)
+class CarryOverResult:
+    """What became of a document's decisions when its segments were replaced.
+
+    carried: decisions now on a new segment (moved rows);
+    merged: decisions equal to one already carried to the same new segment (two old turns
+        now one, both coded the same way): nothing is lost, the new segment has one row;
+    lost: descriptions of the decisions that were not carried, each also in the review log.
+    """
+
+    carried: int
+    merged: int
+    lost: tuple[str, ...]
+
+
+# Which decision a merged segment keeps when several old segments bring the same code with
+# different statuses: a researcher's acceptance always wins over a removal or rejection.
+_STATUS_RANK = {"accepted": 0, "removed": 1, "rejected": 1}
+
+
+def carry_over(
+    project: Project,
+    decisions: Sequence[CodingRef],
+    old_segments: Sequence[Segment],
+    new_segments: Sequence[Segment],
+    *,
+    document: str,
+    coder: str,
+    action: str = "lost-on-replace",
+) -> CarryOverResult:
+    """Move codings and decided suggestions from old segments to the new segments of the same
+    document (import --replace, resegmenting). Must run inside the caller's transaction, after
+    the new segments are stored and before the old ones are deleted.
+
+    A decision goes to the new segment with the same text, else the one containing its text
+    (nearest position wins). When several land on one segment with the same code (and coder),
+    an accepted one is kept over a removed/rejected one; identical ones count as merged. Every
+    decision not carried is written to the review log as ``action`` and listed in the result.
+    """
+    store = project.store
+    by_id = {s.id: s for s in old_segments}
+    new_list = list(new_segments)
+    placed: dict[tuple[str, str, str, str], CodingRef] = {}
+    carried = merged = 0
+    lost: list[str] = []
+    ordered = sorted(
+        decisions,
+        key=lambda r: (_STATUS_RANK.get(r.status, 2), r.table, r.segment_id, r.code_id, r.coder),
+    )
+    for ref in ordered:
+        old = by_id[ref.segment_id]
+        target = _find_new_home(old, new_list)
+        reason = "its text is not in the new version"
+        if target is not None:
+            key = (ref.table, target.id, ref.code_id, ref.coder)
+            kept = placed.get(key)
+            if kept is None:
+                if store.move_decision(ref, target.id, suggestion_id(target.id, ref.code_id)):
+                    placed[key] = ref
+                    carried += 1
+                    continue
+                reason = f"segment {target.id} already carries it"
+            elif kept.status == ref.status:
+                merged += 1
+                continue
+            else:
+                reason = f"the merged segment {target.id} keeps the {kept.status} one"
+        lost.append(f"{_describe(ref, old)}: {reason}")
+        store.log(
+            coder,
+            action,
+            segment_id=ref.segment_id,
+            code_id=ref.code_id,
+            detail=json.dumps(
+                {
+                    "document": document,
+                    "table": ref.table,
+                    "status": ref.status,
+                    "coder": ref.coder,
+                    "text": old.text,
+                    "reason": reason,
+                },
+                ensure_ascii=False,
+            ),
+        )
+    return CarryOverResult(carried, merged, tuple(lost))
+
+
+def _find_new_home(old: Segment, new: Sequence[Segment]) -> Segment | None:
     """The new segment with the same text, else the one containing it; nearest position wins."""
     same = [s for s in new if s.text == old.text]
     if not same:
@@ -282,7 +367,11 @@ def _find_new_home(old: Segment, new: list[Segment]) -> Segment | None:
 
 
 def _describe(ref: CodingRef, old: Segment) -> str:
-    kind = "coding" if ref.table == "codings" else f"{ref.status} suggestion"
+    kind = (
+        ("coding" if ref.status == "accepted" else f"{ref.status} coding")
+        if ref.table == "codings"
+        else f"{ref.status} suggestion"
+    )
     excerpt = old.text if len(old.text) <= 60 else old.text[:57] + "..."
     return f"{kind} {ref.code_id} on segment {old.id} ('{excerpt}')"
 
@@ -316,7 +405,9 @@ def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -
 
 __all__ = [
     "SEGMENT_COLUMNS",
+    "CarryOverResult",
     "ImportOutcome",
+    "carry_over",
     "export_segments",
     "import_paths",
     "status",

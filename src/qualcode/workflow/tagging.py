@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -259,7 +260,9 @@ def tag(
     analyzer, warnings = resolve_analyzer(project)
     digest = codebook.digest
 
-    with store.transaction():
+    # The review CSV is written to a temp file inside the transaction and renamed into place
+    # after the commit: an unwritable --out fails before anything is stored (all or nothing).
+    with ExitStack() as after_commit, store.transaction():
         # Matches are cached per code and segment; only what changed is matched again.
         rules = rule_digests(codebook)
         old_rules = store.tag_rule_digests(f"{index_key(analyzer)}|{_MATCHER_VERSION}")
@@ -312,23 +315,20 @@ def tag(
         # The review rows carry every segment's text: load them only when a CSV is written.
         rows = pending_review_rows(project, city=city, order=order) if out is not None else []
         pending = store.pending_counts(city)
+        if out is not None:
+            from qualcode.csvout import staged_write
+            from qualcode.pseudonymise import unchanged_mapper
+            from qualcode.review import review_csv_bytes
+            from qualcode.workflow.names import text_mapper
 
-    csv_rows = 0
-    if out is not None:
-        from qualcode.csvout import atomic_write_bytes
-        from qualcode.pseudonymise import unchanged_mapper
-        from qualcode.review import review_csv_bytes
-        from qualcode.workflow.names import text_mapper
-
-        atomic_write_bytes(
-            out,
-            review_csv_bytes(
+            data = review_csv_bytes(
                 rows,
                 delimiter=project.settings.review_delimiter,
                 mapper=text_mapper(project) if pseudonymise else unchanged_mapper,
-            ),
-        )
-        csv_rows = len(rows)
+            )
+            after_commit.enter_context(staged_write(out, data))
+
+    csv_rows = len(rows) if out is not None else 0
     themes: Counter[str] = Counter()
     for code, n in pending.items():
         if code in codebook:

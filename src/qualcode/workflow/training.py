@@ -294,6 +294,9 @@ def list_models(project: Project) -> list[StoredModel]:
     ]
 
 
+_RETRAIN_HINT = "retrain with 'qualcode train' (the damaged model is then no longer used)"
+
+
 @dataclass(frozen=True)
 class ModelPredictions:
     model_id: int
@@ -304,19 +307,23 @@ class ModelPredictions:
 
 def predict_with_latest(project: Project, texts: Sequence[str]) -> ModelPredictions | None:
     """Calibrated probabilities of the newest stored model, or None if there is none."""
-    from qualcode.classify import SegmentClassifier
+    from qualcode.classify import ModelError, SegmentClassifier
 
     stored = project.store.model_data()
     if stored is None:
         return None
     model_id, data, summary_text = stored
-    model, extra = SegmentClassifier.from_bytes(data)
-    summary = json.loads(summary_text)
-    codes = [str(c) for c in extra["codes"]]
+    try:
+        model, extra = SegmentClassifier.from_bytes(data)
+        summary = json.loads(summary_text)
+        codes = [str(c) for c in extra["codes"]]
+        thresholds = {k: float(v) for k, v in summary["thresholds"].items()}
+    except ModelError as exc:
+        raise ModelError(f"model {model_id}: {exc.message}", exc.hint or _RETRAIN_HINT) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"model {model_id}: damaged summary ({exc!r})", _RETRAIN_HINT) from None
     probs = model.predict_proba(list(texts)) if texts else np.zeros((0, len(codes)))
-    return ModelPredictions(
-        model_id, codes, {k: float(v) for k, v in summary["thresholds"].items()}, probs
-    )
+    return ModelPredictions(model_id, codes, thresholds, probs)
 
 
 @dataclass(frozen=True)
