@@ -394,6 +394,16 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     @classmethod
     def from_bytes(cls, data: bytes) -> tuple[SegmentClassifier, dict[str, Any]]:
         """Load a model saved by ``to_bytes``; never unpickles (object arrays are refused)."""
+        from qualcode.errors import ArchiveError
+        from qualcode.safezip import ZipLimits, check_zip
+
+        try:
+            # A project may come from someone else: size the archive before numpy inflates it.
+            # Weight matrices are mostly zeros, so they may legitimately compress far past 200:1.
+            if data[:2] == b"PK":  # anything else is refused by np.load below
+                check_zip(data, ZipLimits(max_total_size=2 * 1024**3, max_ratio=100_000))
+        except ArchiveError as exc:
+            raise ModelError(f"the stored model is not a qualcode model ({exc.problem})") from None
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
