@@ -261,7 +261,8 @@ def canonical(project: RefiProject) -> RefiProject:
 
 
 def export_qdpx(project: RefiProject) -> bytes:
-    """The project as a .qdpx archive: ``project.qde`` plus ``sources/<guid>.txt`` (UTF-8).
+    """The project as a .qdpx archive: ``project.qde`` plus ``sources/<guid>.txt`` (UTF-8),
+    and :data:`SEGMENTS_ENTRY` when a source has segments.
 
     The same project always gives the same bytes (fixed order, fixed zip timestamps). Raises
     :class:`RefiError` listing every problem (bad GUIDs, dangling references, offsets outside
