@@ -108,7 +108,7 @@ def _refi_codes(codebook: Codebook) -> tuple[refi.RefiCode, ...]:
 
 
 _IMPORTED_FROM = re.compile(
-    r"\.qdpx:(?P<guid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    r"(?i:\.qdpx):(?P<guid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 
 
