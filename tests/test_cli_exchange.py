@@ -47,8 +47,8 @@ def qde(path: Path) -> str:
 def test_export_validates_and_round_trips(reviewed: Path, tmp_path: Path) -> None:
     import xmlschema
 
-    # The exact round trip is about structure, so it uses the original texts; the default,
-    # pseudonymised export is checked for validity and stability too.
+    # The exact round trip of both modes is in test_safety_qdpx.py; here the default,
+    # pseudonymised export is checked for validity and stability, the other for structure.
     shared = tmp_path / "shared.qdpx"
     run(reviewed, "export", "qdpx", shared)
     xmlschema.XMLSchema(str(XSD)).validate(qde(shared))

@@ -18,11 +18,22 @@ turned into LF, which makes the offsets land on the same text, and a warning say
 GUIDs are normalised to lower case without braces; an id that is not a GUID, or a missing one,
 is replaced by a stable GUID derived from it or from the element (see :func:`guid_for`), with a
 warning.
+
+Segments. qualcode codes whole segments, and how a text splits into segments depends on its
+words (a long turn is cut by word count, and a pseudonym is not as long as the name it
+replaces), so a re-import cannot recompute them exactly. An export therefore carries each
+source's segment boundaries in an extra archive entry, :data:`SEGMENTS_ENTRY` (JSON, offsets
+only, keyed by source GUID with the SHA-256 of the text they belong to). Other programs ignore
+it; an import uses the boundaries only for a source whose text still has that digest.
+
+Code hierarchies deeper than :data:`MAX_CODE_DEPTH` levels are refused, on import and export.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import re
 import uuid
 import zipfile
@@ -43,6 +54,11 @@ PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 VARIABLE_TYPES = ("Text", "Boolean", "Integer", "Float", "Date", "DateTime")
 ORIGIN = "qualcode"
+SEGMENTS_ENTRY = "qualcode/segments.json"
+SEGMENTS_FORMAT = "qualcode-segments"
+# Real codebooks are a few levels deep; the limit keeps a hostile file from exhausting the
+# stack or making every later stage walk a chain of thousands of parents.
+MAX_CODE_DEPTH = 100
 
 # Fixed so that guid_for() gives the same GUIDs in every installation.
 _GUID_NAMESPACE = uuid.UUID("6f1d3c52-8a7e-5b0c-9d4e-2a1b3c4d5e6f")
@@ -105,9 +121,13 @@ class RefiCoding:
 
 @dataclass(frozen=True)
 class RefiSource:
+    """A plain-text source; ``segments`` are qualcode's coding units in it, (start, end)
+    code-point offsets into ``text`` (empty when the file did not carry them)."""
+
     guid: str
     name: str
     text: str
+    segments: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,7 +210,13 @@ def canonical(project: RefiProject) -> RefiProject:
     codes = _depth_first(
         [replace(c, guid=g(c.guid), parent_guid=og(c.parent_guid)) for c in project.codes]
     )
-    sources = sorted((replace(s, guid=g(s.guid)) for s in project.sources), key=_name_key)
+    sources = sorted(
+        (
+            replace(s, guid=g(s.guid), segments=tuple(sorted(set(s.segments))))
+            for s in project.sources
+        ),
+        key=_name_key,
+    )
     rank = {s.guid: i for i, s in enumerate(sources)}
     codings = sorted(
         (
@@ -236,7 +262,8 @@ def canonical(project: RefiProject) -> RefiProject:
 
 
 def export_qdpx(project: RefiProject) -> bytes:
-    """The project as a .qdpx archive: ``project.qde`` plus ``sources/<guid>.txt`` (UTF-8).
+    """The project as a .qdpx archive: ``project.qde`` plus ``sources/<guid>.txt`` (UTF-8),
+    and :data:`SEGMENTS_ENTRY` when a source has segments.
 
     The same project always gives the same bytes (fixed order, fixed zip timestamps). Raises
     :class:`RefiError` listing every problem (bad GUIDs, dangling references, offsets outside
@@ -291,7 +318,26 @@ def export_qdpx(project: RefiProject) -> bytes:
     )
     entries = [("project.qde", _xml_document(root))]
     entries += [(f"sources/{s.guid}.txt", s.text.encode("utf-8")) for s in project.sources]
+    if any(s.segments for s in project.sources):
+        entries.append((SEGMENTS_ENTRY, _segments_json(project.sources)))
     return _zip(entries)
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _segments_json(sources: Sequence[RefiSource]) -> bytes:
+    body = {
+        "format": SEGMENTS_FORMAT,
+        "version": 1,
+        "sources": {
+            s.guid: {"sha256": _text_digest(s.text), "segments": [list(b) for b in s.segments]}
+            for s in sources
+            if s.segments
+        },
+    }
+    return (json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def export_qdc(codes: Sequence[RefiCode]) -> bytes:
@@ -321,15 +367,17 @@ def _depth_first(codes: list[RefiCode]) -> list[RefiCode]:
         children.setdefault(parent, []).append(index)
     ordered: list[int] = []
     seen: set[int] = set()
-
-    def visit(parent: str | None) -> None:
-        for index in children.get(parent, []):
-            if index not in seen:
-                seen.add(index)
-                ordered.append(index)
-                visit(codes[index].guid)
-
-    visit(None)
+    # An explicit stack, not recursion: a hierarchy thousands of levels deep must reach the
+    # depth check in _check_project instead of a RecursionError.
+    stack = [iter(children.get(None, []))]
+    while stack:
+        child = next(stack[-1], None)
+        if child is None:
+            stack.pop()
+        elif child not in seen:
+            seen.add(child)
+            ordered.append(child)
+            stack.append(iter(children.get(codes[child].guid, [])))
     # Codes caught in a parent cycle are unreachable from the roots; keep them so that the
     # export check reports the cycle instead of losing them.
     ordered += [i for i in range(len(codes)) if i not in seen]
@@ -378,9 +426,18 @@ def _check_project(project: RefiProject) -> list[str]:
             problems.append(f"{where}: parent {c.parent_guid} is not a code")
         if c.color is not None and not _RGB_RE.fullmatch(c.color):
             problems.append(f"{where}: colour {c.color!r} is not #RGB or #RRGGBB")
+    cyclic = False
     for c in project.codes:
         if _in_cycle(c, codes):
             problems.append(f"code {c.name!r}: its parents form a cycle")
+            cyclic = True
+    if not cyclic:
+        deepest = _deepest_code(project.codes)
+        if deepest is not None and deepest[1] > MAX_CODE_DEPTH:
+            problems.append(
+                f"code {deepest[0].name!r}: codes nested deeper than {MAX_CODE_DEPTH} levels "
+                f"(this one is at level {deepest[1]})"
+            )
     sources = {s.guid: s for s in project.sources}
     for s in project.sources:
         where = f"source {s.name!r}"
@@ -393,6 +450,9 @@ def _check_project(project: RefiProject) -> list[str]:
         if s.text.startswith("\ufeff"):
             # Readers drop a leading BOM, which would shift every offset by one.
             problems.append(f"{where}: the text starts with a byte order mark (U+FEFF)")
+        bad_segment = _bad_segments(s.segments, len(s.text))
+        if bad_segment is not None:
+            problems.append(f"{where}: segment {bad_segment}")
     users = {u.guid for u in project.users}
     for k in project.codings:
         where = f"coding {k.guid}"
@@ -437,6 +497,39 @@ def _check_project(project: RefiProject) -> list[str]:
             else:
                 xml_text(value, where)
     return problems
+
+
+def _bad_segments(segments: Sequence[tuple[int, int]], length: int) -> str | None:
+    """Why sorted segment boundaries cannot be a text's segments, or None if they can."""
+    previous_end = 0
+    for start, end in segments:
+        if not 0 <= start < end <= length:
+            return f"{start}-{end} is not inside the text ({length} characters)"
+        if start < previous_end:
+            return f"{start}-{end} overlaps the one before it"
+        previous_end = end
+    return None
+
+
+def _deepest_code(codes: Sequence[RefiCode]) -> tuple[RefiCode, int] | None:
+    """The first code at the greatest depth (top level is 1); codes must have no cycles."""
+    by_guid = {c.guid: c for c in codes}
+    depth: dict[str, int] = {}
+    deepest: tuple[RefiCode, int] | None = None
+    for code in codes:
+        chain = []
+        current: RefiCode | None = code
+        while current is not None and current.guid not in depth:
+            chain.append(current)
+            parent = current.parent_guid
+            current = by_guid.get(parent) if parent is not None else None
+        level = 0 if current is None else depth[current.guid]
+        for item in reversed(chain):
+            level += 1
+            depth[item.guid] = level
+        if deepest is None or depth[code.guid] > deepest[1]:
+            deepest = (code, depth[code.guid])
+    return deepest
 
 
 def _in_cycle(code: RefiCode, codes: dict[str, RefiCode]) -> bool:
@@ -766,7 +859,67 @@ def import_qdpx(data: bytes, *, limits: ZipLimits = ZipLimits()) -> tuple[RefiPr
     _check_namespace(root, PROJECT_NS, warnings)
     reader = _ProjectReader(archive, warnings, root.get("origin") or "")
     project = reader.read(root)
+    segments_entry = archive.find(SEGMENTS_ENTRY)
+    if segments_entry is not None and project.sources:
+        project = _with_segments(project, archive.read(segments_entry), warnings)
     return project, warnings.lines()
+
+
+def _with_segments(project: RefiProject, raw: bytes, warnings: _Warnings) -> RefiProject:
+    """``project`` with the segment boundaries of :data:`SEGMENTS_ENTRY` on its sources.
+
+    The entry is a convenience, never a reason to refuse a file: if it cannot be read, or
+    does not fit a source's text (another program changed it), that source's segments are
+    left empty for the caller to recompute, with a warning.
+    """
+    try:
+        # RecursionError: json gives up on arrays nested thousands deep.
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        body = None
+    entries = body.get("sources") if isinstance(body, dict) else None
+    if not (
+        isinstance(body, dict)
+        and body.get("format") == SEGMENTS_FORMAT
+        and body.get("version") == 1
+        and isinstance(entries, dict)
+    ):
+        warnings.note(f"{SEGMENTS_ENTRY} is not readable; segments were recomputed")
+        return project
+    sources = []
+    stale = 0
+    for source in project.sources:
+        entry = entries.get(source.guid)
+        segments = _segment_list(entry, source.text) if isinstance(entry, dict) else None
+        if entry is not None and segments is None:
+            stale += 1
+        sources.append(replace(source, segments=segments or ()))
+    if stale:
+        warnings.note(
+            f"{SEGMENTS_ENTRY} does not fit the text of {stale} source(s); "
+            "their segments were recomputed"
+        )
+    return replace(project, sources=tuple(sources))
+
+
+def _segment_list(entry: dict[str, object], text: str) -> tuple[tuple[int, int], ...] | None:
+    if entry.get("sha256") != _text_digest(text):
+        return None
+    items = entry.get("segments")
+    if not isinstance(items, list):
+        return None
+    segments: list[tuple[int, int]] = []
+    for item in items:
+        if not (
+            isinstance(item, list)
+            and len(item) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+        ):
+            return None
+        segments.append((item[0], item[1]))
+    if segments != sorted(segments) or _bad_segments(segments, len(text)) is not None:
+        return None
+    return tuple(segments)
 
 
 def _check_namespace(root: Element, expected: str, warnings: _Warnings) -> None:
@@ -1078,8 +1231,22 @@ def _read_codes(container: Element, ids: _Ids, warnings: _Warnings) -> list[Refi
     codes: list[RefiCode] = []
     seen: set[str] = set()
 
-    def walk(element: Element, parent: str | None) -> None:
-        for code in _children(element, "Code"):
+    def walk(top: Element) -> None:
+        # Iterative, with a depth limit: nesting is the file's to choose, the stack is not.
+        stack: list[tuple[Iterator[Element], str | None]] = [(_children(top, "Code"), None)]
+        while stack:
+            children, parent = stack[-1]
+            code = next(children, None)
+            if code is None:
+                stack.pop()
+                continue
+            if len(stack) > MAX_CODE_DEPTH:
+                raise RefiError(
+                    f"codes nested deeper than {MAX_CODE_DEPTH} levels "
+                    f"(code {code.get('name')!r} is at level {len(stack)})",
+                    f"qualcode reads at most {MAX_CODE_DEPTH} levels of codes; flatten the "
+                    "hierarchy in the program that made the file and export it again",
+                )
             raw = code.get("guid")
             if not raw:
                 raise RefiError(f"code {code.get('name')!r} has no guid")
@@ -1108,8 +1275,8 @@ def _read_codes(container: Element, ids: _Ids, warnings: _Warnings) -> list[Refi
                     color=color,
                 )
             )
-            walk(code, guid)
+            stack.append((_children(code, "Code"), guid))
 
     for codes_element in _children(container, "Codes"):
-        walk(codes_element, None)
+        walk(codes_element)
     return codes

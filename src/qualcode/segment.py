@@ -31,10 +31,14 @@ DEFAULT_INTERVIEWER_PATTERN = (
     r"|Interviewer.*)"
 )
 _NAME = r"[A-ZÅÄÖ][\w'’.-]*(?: (?:[A-ZÅÄÖ][\w'’.-]*|af|von|van|de)){0,3}"
+# A pseudonymised speaker, as names.pseudonymise writes one ("[henkilö 3]", "[yritys A]"):
+# a pseudonymised export re-imported must split into the same turns as the original.
+_PSEUDONYM = r"\[[^\[\]():\n]{1,60} (?:\d{1,4}|[A-Z]{1,3})\]"
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 BUILTIN_LABEL_RE = re.compile(
     rf"(?:\[(?P<time>{_TIME})\][ \t]*|(?P<time2>{_TIME})[ \t]+)?"
-    rf"(?P<speaker>(?P<role>{ROLE_LABEL_RE.pattern})|{_NAME}(?P<org> \([^()\n]{{1,60}}\))?)"
+    rf"(?P<speaker>(?P<role>{ROLE_LABEL_RE.pattern})"
+    rf"|(?:{_NAME}|{_PSEUDONYM})(?P<org> \([^()\n]{{1,60}}\))?)"
     r"[ \t]*:(?=\s|$)"
 )
 _LIST_RE = re.compile(r"[ \t]*(?:[-*•–][ \t]+|\d{1,3}[.)][ \t]+|[a-zäö][)][ \t]+)")

@@ -4,15 +4,25 @@
 Export: sources are the documents' texts (pseudonymised unless asked otherwise, with the
 coded offsets moved accordingly), codes come with their definitions, coded selections are
 the coded segments with their coder, and cities and document attributes become Cases and
-Variables. GUIDs derive from qualcode's ids, so two exports of the same project diff cleanly.
+Variables. Every segment's boundaries travel too (see :data:`qualcode.refi.SEGMENTS_ENTRY`).
 
-Import: qualcode codes whole segments, so a selection that does not match segment
-boundaries codes every segment it overlaps; how many were widened is reported as a warning
-together with whatever the file holds that qualcode cannot represent.
+GUIDs are stable, so two exports of the same project diff cleanly, and they survive a round
+trip: a document imported from a REFI file keeps its source's GUID, and the GUIDs of codings
+and cases derive from the source's GUID and the exported offsets, not from qualcode's
+document and segment ids (which derive from the text, and the text of a pseudonymised export
+is not the project's). So exporting, importing into a new project and exporting again gives
+the same file, in both modes, except the project's name.
+
+Import: the segments carried by a qualcode export are taken as they are. Otherwise the text
+is segmented as any imported document is, and since qualcode codes whole segments, a
+selection that does not match segment boundaries codes every segment it overlaps; how many
+were widened is reported as a warning together with whatever the file holds that qualcode
+cannot represent.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 import unicodedata
@@ -25,9 +35,9 @@ from qualcode.codebook import Code, Codebook
 from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import QualcodeError
 from qualcode.project import Project
-from qualcode.records import DocumentMeta, Transcript
+from qualcode.records import DocumentMeta, Segment, Transcript
 from qualcode.segment import segment_document
-from qualcode.textutil import count_words, document_id, sha256_hex
+from qualcode.textutil import count_words, document_id, segment_id, sha256_hex
 
 _VARIABLES = ("city", "role", "organisation_type", "kind", "date")
 
@@ -97,6 +107,34 @@ def _refi_codes(codebook: Codebook) -> tuple[refi.RefiCode, ...]:
     )
 
 
+_IMPORTED_FROM = re.compile(
+    r"(?i:\.qdpx):(?P<guid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+
+
+def _source_guids(project: Project) -> dict[str, str]:
+    """Document id -> the GUID its source gets in an export.
+
+    A document imported from a .qdpx keeps the GUID it had there (import_qdpx records it in
+    ``source_path``), unless another document has it already; the others get a GUID derived
+    from the document id, which no later import can change.
+    """
+    documents = project.store.documents()
+    kept = {
+        doc.id: m.group("guid")
+        for doc in documents
+        if (m := _IMPORTED_FROM.search(doc.source_path))
+    }
+    guids = {doc.id: refi.guid_for("document", doc.id) for doc in documents if doc.id not in kept}
+    taken = set(guids.values())
+    for doc in documents:  # by name, so which of two claimants keeps a GUID is stable
+        guid = kept.get(doc.id)
+        if guid is not None:
+            guids[doc.id] = guid if guid not in taken else refi.guid_for("document", doc.id)
+            taken.add(guids[doc.id])
+    return guids
+
+
 def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.RefiProject:
     from qualcode.pseudonymise import TextMapper, unchanged_mapper
     from qualcode.workflow.names import text_mapper
@@ -107,26 +145,40 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     mapper: TextMapper = text_mapper(project) if pseudonymise else unchanged_mapper
     sources = []
     maps: dict[str, Callable[[int], int]] = {}
+    guid_of = _source_guids(project)
     docs = store.export_documents()
     for doc_id, name, *_rest, text in docs:
         new_text, move = mapper(text)
         maps[doc_id] = move
-        sources.append(refi.RefiSource(refi.guid_for("document", doc_id), name, new_text))
+        # The offsets move with the text, so the segments stay on the same words.
+        bounds = [(move(s.start), move(s.end)) for s in store.segments(doc_id)]
+        sources.append(
+            refi.RefiSource(
+                guid_of[doc_id], name, new_text, tuple((a, b) for a, b in bounds if a < b)
+            )
+        )
     coders = sorted({row[5] for row in store.export_codings()}) or [project.settings.coder]
     users = tuple(refi.RefiUser(refi.guid_for("user", c), c) for c in coders)
     known = {c.id for c in codebook.codes}
-    codings = tuple(
-        refi.RefiCoding(
-            guid=refi.guid_for("coding", segment, code, coder),
-            source_guid=refi.guid_for("document", doc),
-            start=maps[doc](start),
-            end=maps[doc](end),
-            code_guid=refi.guid_for("code", code),
-            user_guid=refi.guid_for("user", coder),
+    codings = []
+    for _segment, doc, start, end, code, coder in store.export_codings():
+        if code not in known:
+            continue
+        source_guid, new_start, new_end = guid_of[doc], maps[doc](start), maps[doc](end)
+        code_guid, user_guid = refi.guid_for("code", code), refi.guid_for("user", coder)
+        codings.append(
+            refi.RefiCoding(
+                # From what the file says, not from the segment id: see the module docstring.
+                guid=refi.guid_for(
+                    "coding", source_guid, str(new_start), str(new_end), code_guid, user_guid
+                ),
+                source_guid=source_guid,
+                start=new_start,
+                end=new_end,
+                code_guid=code_guid,
+                user_guid=user_guid,
+            )
         )
-        for segment, doc, start, end, code, coder in store.export_codings()
-        if code in known
-    )
     variables = tuple(
         refi.RefiVariable(refi.guid_for("variable", v), v, "Date" if v == "date" else "Text")
         for v in _VARIABLES
@@ -135,7 +187,7 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     cases = []
     by_city: dict[str, list[str]] = {}
     for doc_id, name, city, _participant, role, org, kind, date, _text in docs:
-        by_city.setdefault(city or "", []).append(refi.guid_for("document", doc_id))
+        by_city.setdefault(city or "", []).append(guid_of[doc_id])
         values = [
             (var[k], str(v))
             for k, v in (
@@ -149,9 +201,9 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
         ]
         cases.append(
             refi.RefiCase(
-                refi.guid_for("case", "document", doc_id),
+                refi.guid_for("case", "source", guid_of[doc_id]),
                 name,
-                source_guids=(refi.guid_for("document", doc_id),),
+                source_guids=(guid_of[doc_id],),
                 values=tuple(values),
             )
         )
@@ -170,7 +222,7 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
         users,
         _refi_codes(codebook),
         tuple(sources),
-        codings,
+        tuple(codings),
         variables,
         tuple(cases),
     )
@@ -295,6 +347,51 @@ def _meta(values: dict[str, str], city: str) -> DocumentMeta:
     )
 
 
+def _segments(
+    doc: str,
+    text: str,
+    carried: Sequence[tuple[int, int]],
+    move: Callable[[int], int],
+    project: Project,
+) -> list[Segment]:
+    """The document's segments: those the file carries (a qualcode export), else its own.
+
+    Carried boundaries are the exporting project's segments, which this project could not
+    recompute: pseudonyms change word counts and so where a long turn is cut, and the two
+    projects may segment with different settings. Speaker, unit and times come from this
+    project's segmentation of the same text, from the segment each carried one starts in.
+    """
+    own = segment_document(doc, text, settings=project.settings.segment)
+    bounds = [(a, b) for a, b in ((move(a), move(b)) for a, b in carried) if a < b]
+    if not bounds or bounds == [(s.start, s.end) for s in own]:
+        return own
+    starts = [s.start for s in own]
+    text_sha = sha256_hex(text)
+    segments = []
+    for seq, (start, end) in enumerate(bounds, start=1):
+        i = bisect.bisect_right(starts, start) - 1
+        base = own[i] if i >= 0 and own[i].end > start else None
+        if base is None and i + 1 < len(own) and own[i + 1].start < end:
+            base = own[i + 1]
+        segments.append(
+            Segment(
+                id=segment_id(text_sha, start, end),
+                document_id=doc,
+                seq=seq,
+                speaker=base.speaker if base else None,
+                is_interviewer=base.is_interviewer if base else False,
+                unit=base.unit if base else "paragraph",
+                start=start,
+                end=end,
+                text=text[start:end],
+                words=count_words(text[start:end]),
+                start_time=base.start_time if base and base.start == start else None,
+                end_time=base.end_time if base and base.end == end else None,
+            )
+        )
+    return segments
+
+
 @dataclass(frozen=True)
 class QdpxImport:
     documents: int
@@ -370,7 +467,7 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 text=text,
                 words=count_words(text),
             )
-            segments = segment_document(doc, text, settings=project.settings.segment)
+            segments = _segments(doc, text, source.segments, move, project)
             store.insert_document(transcript)
             store.insert_segments(segments)
             segments_of[source.guid] = [(s.id, s.start, s.end) for s in segments]
