@@ -64,3 +64,16 @@ class ReviewFileError(QualcodeError):
         super().__init__(f"{source}:{row}: {message}{more}", hint)
         self.source = source
         self.problems = problems
+
+
+class CsvFileError(IngestError):
+    """A CSV file people edit (review, metadata, names) cannot be read without guessing.
+
+    ``line`` is where the problem is (0: the file as a whole); the message is
+    ``file:line: problem``.
+    """
+
+    def __init__(self, source: str, line: int, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{source}:{line}" if line else source, problem, hint)
+        self.source = source
+        self.line = line
