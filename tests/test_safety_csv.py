@@ -364,8 +364,9 @@ NAMES = "name;kind;action;pseudonym;count\nJari Mäki;person;pseudonymise;[H1];3
             "1: the names file contains NUL bytes: UTF-16 without a byte-order mark, or not text",
         ),
         (
-            NAMES.encode("utf-8") + bytes(range(0x80, 0x100)),
-            "3: the names file is UTF-8 with an invalid byte (0x80)",
+            # A row added in a Windows-1252 editor to a UTF-8 file.
+            (NAMES + "Liisa Mäkelä;person;ignore;;1\n").encode() + b"P\xe4ivi;person;ignore;;1\n",
+            "4: the names file is UTF-8 with an invalid byte (0xe4)",
         ),
         (
             b"name;kind;action;pseudonym\n\x81\x8d\x8f\x90\x9d;person;ignore;\n",
@@ -432,6 +433,30 @@ def test_a_stray_control_character_in_a_cp1252_review_file_is_text(tmp_path: Pat
     path.write_bytes(b"suggestion_id;text;decision\ng0123456789a;Word\x0bteksti \xe4;y\n")
     (line,) = read_review_file(path)
     assert line.values["text"] == "Word\x0bteksti ä"
+
+
+def test_a_name_listed_twice_with_different_decisions_is_refused(
+    tmp_path: Path, qc: Invoke, project_dir: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "name;kind;action;pseudonym\nJari Mäki;person;pseudonymise;[H1]\n"
+        "Liisa Aho;person;ignore;\nJari Mäki;person;pseudonymise;[H1]\n"
+        "Jari Mäki;person;ignore;\n",
+        encoding="utf-8",
+    )
+    before = db_snapshot(project_dir)
+    result = qc("names", "import", path)
+    assert result.exit_code == 1
+    assert error_lines(result.output) == [
+        f"Error: {path}:5: name 'Jari Mäki' is listed again with a different decision "
+        "(also on line 2)",
+        "Hint: keep one row per name",
+    ]
+    assert db_snapshot(project_dir) == before
+    path.write_text(path.read_text(encoding="utf-8").rsplit("Jari", 1)[0], encoding="utf-8")
+    result = qc("names", "import", path)
+    assert "Updated 2 names" in result.output
 
 
 def test_a_names_csv_in_windows_1252_still_imports(
@@ -569,7 +594,8 @@ def test_metadata_as_excel_unicode_text_imports(tmp_path: Path) -> None:
 
 def test_the_shared_reader_reports_encoding_and_delimiter(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
-    path.write_bytes("a,b\nä,ö\n".encode("cp1252"))
+    # 'Ä' before a no-break space is also a valid UTF-8 pair: still Windows-1252 text.
+    path.write_bytes("a,b\nä,ö\nKÄ\u00a0x,–\n".encode("cp1252"))
     table = read_csv_table(path, kind="file")
     assert (table.encoding, table.delimiter, table.lossy) == ("cp1252", ",", True)
-    assert [r.values for r in table.records] == [{"a": "ä", "b": "ö"}]
+    assert [r.values for r in table.records] == [{"a": "ä", "b": "ö"}, {"a": "KÄ\u00a0x", "b": "–"}]

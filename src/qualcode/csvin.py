@@ -29,9 +29,6 @@ LONG_FIELD_LIMIT = 8 * 1024 * 1024
 SAVE_AS_UTF8 = "save it from Excel as 'CSV UTF-8 (luetteloerotin)' or 'Unicode text'"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Multi-byte UTF-8 sequences: a file that has them but does not decode as UTF-8 is damaged
-# UTF-8, not Windows-1252 text (where such byte pairs are vanishingly rare in real words).
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
 # Excel's Windows-1252 'CSV' writes '?' for a character it cannot encode ("Łukasz" ->
 # "?ukasz"); a '?' directly before a letter is almost never meant.
 _LOST = re.compile(r"\?\w")
@@ -168,7 +165,7 @@ def _decode(data: bytes, source: str, kind: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc
-    if _UTF8_SEQUENCE.search(data):
+    if _mostly_utf8(data):
         raise CsvFileError(
             source,
             line_of(utf8_error.start),
@@ -197,6 +194,15 @@ def _decode(data: bytes, source: str, kind: str) -> tuple[str, str]:
             SAVE_AS_UTF8,
         )
     return text, "cp1252"
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """More valid multi-byte UTF-8 characters than broken bytes: damaged UTF-8, which read
+    as Windows-1252 would turn every ä into 'Ã¤'. (In Windows-1252 text nearly every
+    ä or ö is a broken UTF-8 byte.)"""
+    decoded = data.decode("utf-8", errors="replace")
+    broken = decoded.count("\ufffd")
+    return len(decoded) - broken - sum(1 for ch in decoded if ch < "\x80") > broken
 
 
 def _records(

@@ -135,6 +135,7 @@ def import_names(project: Project, path: Path) -> int:
             f"the header is {','.join(NAME_COLUMNS)}",
         )
     rows = []
+    seen: dict[str, tuple[int, tuple[str, str, str, frozenset[str]]]] = {}
     for record in table.records:
         row, line = record.values, record.line
         name = (row.get("name") or "").strip().lstrip("'")
@@ -163,6 +164,18 @@ def import_names(project: Project, path: Path) -> int:
             )
         forms = [f.strip() for f in (row.get("forms") or "").split(";") if f.strip()]
         count = _count(row.get("count") or "", f"{path}:{line}")
+        decision = (kind, action, pseudonym, frozenset(forms))
+        if name in seen:
+            # Excel users copy rows; the store keeps one row per name, so the later one
+            # would silently win.
+            if seen[name][1] != decision:
+                raise QualcodeError(
+                    f"{path}:{line}: name '{name}' is listed again with a different "
+                    f"decision (also on line {seen[name][0]})",
+                    "keep one row per name",
+                )
+            continue
+        seen[name] = (line, decision)
         rows.append(
             (
                 name,
