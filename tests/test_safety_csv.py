@@ -11,6 +11,7 @@ import io
 import random
 import re
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -340,6 +341,20 @@ def test_a_text_beyond_the_long_limit_is_a_clean_error(tmp_path: Path) -> None:
     with pytest.raises(CsvFileError) as err:
         read_review_file(path)
     assert str(err.value) == f"{path}:3: a value is longer than 8192 KB"
+
+
+def test_the_limits_hold_when_another_library_raised_the_csv_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    huge = "a" * (LONG_FIELD_LIMIT + 10)
+    path.write_text(f"suggestion_id;text;decision\ng0123456789a;{huge};y\n", "utf-8")
+    before = csv.field_size_limit(sys.maxsize)
+    try:
+        with pytest.raises(CsvFileError) as err:
+            read_review_file(path)
+        assert csv.field_size_limit() == sys.maxsize
+    finally:
+        csv.field_size_limit(before)
+    assert str(err.value) == f"{path}:2: the 'text' value is longer than 8192 KB"
 
 
 def test_the_csv_field_limit_is_restored_after_a_read(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ def read_csv_table(
         in one means a quote was left open and the rows after it were swallowed, so the
         file is refused.
     long_fields: columns allowed up to ``LONG_FIELD_LIMIT`` instead of ``FIELD_LIMIT``.
-    header_hint: the hint for an empty file or a bad header.
+    header_hint: the hint for an empty file.
     """
     source = str(path)
     try:
@@ -109,7 +109,7 @@ def read_csv_table(
         raise CsvFileError(source, 0, f"cannot read the {kind} ({exc.strerror})") from None
     text, encoding = _decode(data, source, kind)
     lines = list(io.StringIO(text, newline=""))
-    if not "".join(lines).strip():
+    if not text.strip():
         raise CsvFileError(source, 1, f"the {kind} is empty", header_hint)
     first = lines[0]
     delimiter = max(DELIMITERS, key=first.count)
@@ -120,7 +120,7 @@ def read_csv_table(
     try:
         raw = _records(iter(lines), lines, source, delimiter, limit)
         header_values = next(raw)[1]
-        header = _header(header_values, source, header_hint)
+        header = _header(header_values, source)
         records = tuple(
             _record(line, values, header, source, single_line, long_fields)
             for line, values in raw
@@ -268,7 +268,7 @@ def _open_quote_line(lines: list[str], start: int, delimiter: str) -> int:
     return opened
 
 
-def _header(values: list[str], source: str, hint: str | None) -> tuple[str, ...]:
+def _header(values: list[str], source: str) -> tuple[str, ...]:
     if values and values[0].startswith("ï»¿"):
         raise CsvFileError(
             source,
@@ -328,11 +328,13 @@ def _record(
                 "on the same line, so the lines after it would be read as one value",
                 'close the quote; a quote inside a quoted value is written twice ("")',
             )
-        if name and name not in long_fields and len(value) > FIELD_LIMIT:
+        # csv enforces only the largest limit of the read (or a larger one set elsewhere).
+        cap = LONG_FIELD_LIMIT if name in long_fields else FIELD_LIMIT
+        if name and len(value) > cap:
             raise CsvFileError(
                 source,
                 here,
-                f"the '{name}' value is longer than {FIELD_LIMIT // 1024} KB",
+                f"the '{name}' value is longer than {cap // 1024} KB",
                 "is a quote left open? otherwise shorten the value",
             )
         if name:
