@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, SAMPLE, Invoke, db_snapshot
 from qualcode.csvin import FIELD_LIMIT, LONG_FIELD_LIMIT, read_csv_table
+from qualcode.csvout import csv_bytes, excel_safe
 from qualcode.errors import CsvFileError, IngestError
 from qualcode.ingest.metadata import read_metadata
 from qualcode.review import REVIEW_COLUMNS, read_review_file
@@ -614,3 +617,48 @@ def test_the_shared_reader_reports_encoding_and_delimiter(tmp_path: Path) -> Non
     table = read_csv_table(path, kind="file")
     assert (table.encoding, table.delimiter, table.lossy) == ("cp1252", ",", True)
     assert [r.values for r in table.records] == [{"a": "ä", "b": "ö"}, {"a": "KÄ\u00a0x", "b": "–"}]
+
+
+# --- strict, but never against what qualcode itself writes -----------------------------------
+
+_CELL = st.text(
+    alphabet=st.characters(
+        codec="utf-8",
+        categories=("L", "N", "P", "S", "Zs"),
+        include_characters="äöåÄÖÅ\"';,\t–€\u2011",
+    ),
+    max_size=40,
+)
+_MULTILINE_CELL = st.lists(_CELL, min_size=1, max_size=4).map("\n".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(_CELL, _CELL, _MULTILINE_CELL, _MULTILINE_CELL), min_size=1, max_size=5
+    ),
+    delimiter=st.sampled_from([";", ",", "\t"]),
+    utf16=st.booleans(),
+)
+def test_every_file_qualcode_writes_reads_back_unchanged(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str, str]],
+    delimiter: str,
+    utf16: bool,
+) -> None:
+    header = ("suggestion_id", "code", "decision", "text", "note")
+    body = [(f"g{i:011d}", *r) for i, r in enumerate(rows)]
+    data = csv_bytes(header, body, delimiter=delimiter)
+    if utf16:  # Excel's 'Unicode text'
+        data = data.decode("utf-8-sig").encode("utf-16")
+    path = tmp_path_factory.mktemp("roundtrip") / "r.csv"
+    path.write_bytes(data)
+    table = read_csv_table(
+        path,
+        kind="review file",
+        single_line=("suggestion_id", "code", "decision"),
+        long_fields=("text",),
+    )
+    assert [tuple(r.values.values()) for r in table.records] == [
+        tuple(excel_safe(v) for v in row) for row in body
+    ]
