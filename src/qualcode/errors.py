@@ -82,3 +82,16 @@ class ArchiveError(QualcodeError):
 
 class OutputError(QualcodeError):
     """A file cannot be written (read-only folder, full disk, a file where a folder should be)."""
+
+
+class CsvFileError(IngestError):
+    """A CSV file people edit (review, metadata, names) cannot be read without guessing.
+
+    ``line`` is where the problem is (0: the file as a whole); the message is
+    ``file:line: problem``.
+    """
+
+    def __init__(self, source: str, line: int, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{source}:{line}" if line else source, problem, hint)
+        self.source = source
+        self.line = line

@@ -6,18 +6,17 @@ segment texts, codes) and applies the validated decisions in one transaction.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qualcode.csvin import CsvTable, cp1252_lossy, read_csv_table
 from qualcode.csvout import csv_bytes
-from qualcode.errors import ReviewFileError
+from qualcode.errors import CsvFileError
 from qualcode.pseudonymise import TextMapper, unchanged_mapper
 from qualcode.textutil import suggestion_id
 
@@ -194,42 +193,51 @@ class SuggestionInfo:
     code_id: str
 
 
-def _decode(data: bytes, name: str) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ReviewFileError(name, [(1, "the file is neither UTF-8 nor Windows-1252 text")])
+# Columns a researcher may break into lines in Excel (Alt+Enter) or that carry a segment's
+# own line breaks; a line break in any other known column means a quote was left open.
+MULTILINE_COLUMNS = frozenset({"text", "note"})
+# A segment can be long; the other columns are short.
+LONG_COLUMNS = frozenset({"text", "evidence", "note"})
+_SWALLOWED_ROW = re.compile(r"[\r\n]g[0-9a-f]{11}[;,\t]s[0-9a-f]{11}[;,\t]")
 
 
 def read_review_file(path: Path) -> list[ReviewLine]:
-    """Parse a review CSV as Excel may have saved it (';' or ',' or tab, BOM or not, cp1252)."""
+    """Parse a review CSV as Excel may have saved it (';' or ',' or tab, BOM or not, cp1252,
+    Excel's UTF-16 'Unicode text'); refuse anything that could be misread."""
+    return list(read_review_table(path)[0])
+
+
+def read_review_table(path: Path) -> tuple[list[ReviewLine], CsvTable]:
+    """The rows of a review CSV and the table they came from (its encoding, delimiter)."""
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ReviewFileError(name, [(0, f"cannot read file ({exc.strerror})")]) from None
-    text = _decode(data, name)
-    if not text.strip():
-        raise ReviewFileError(name, [(1, "the file is empty")])
-    first = text.splitlines()[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    table = read_csv_table(
+        path,
+        kind="review file",
+        single_line=[c for c in REVIEW_COLUMNS if c not in MULTILINE_COLUMNS],
+        long_fields=LONG_COLUMNS,
+        header_hint="use the review file 'qualcode tag' wrote",
+    )
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.header]
     if missing:
-        raise ReviewFileError(
+        raise CsvFileError(
             name,
-            [(1, f"missing column '{missing[0]}' (is this a review file from 'qualcode tag'?)")],
+            1,
+            f"missing column '{missing[0]}' (is this a review file from 'qualcode tag'?)",
+            f"the header is {table.delimiter.join(REVIEW_COLUMNS)}",
         )
     lines = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        padded = values + [""] * (len(header) - len(values))
-        lines.append(ReviewLine(reader.line_num, dict(zip(header, padded, strict=False))))
-    return lines
+    for record in table.records:
+        for column in MULTILINE_COLUMNS:
+            if _SWALLOWED_ROW.search(record.values.get(column, "")):
+                raise CsvFileError(
+                    name,
+                    record.line,
+                    f"the '{column}' value of this row runs on over the next rows "
+                    "(a quote left open?)",
+                    'close the quote; a quote inside a quoted value is written twice ("")',
+                )
+        lines.append(ReviewLine(record.line, record.values))
+    return lines, table
 
 
 def parse_decision(value: str) -> bool | None:
@@ -269,6 +277,55 @@ def _recomputed(
     return None
 
 
+def _with_edited_code(
+    values: Mapping[str, str],
+    sid: str,
+    segment_texts: Mapping[str, str],
+    codes: Mapping[str, str],
+) -> SuggestionInfo | None:
+    """A dropped suggestion whose code cell was typed over: find the code its id names,
+    so the row is refused for the edit rather than as an unknown id."""
+    segment = values.get("segment_id", "").strip()
+    if segment not in segment_texts:
+        return None
+    for code in codes:
+        if suggestion_id(segment, code) == sid:
+            return SuggestionInfo(segment, code)
+    return None
+
+
+def saved_as_cp1252(text: str, accepted: Collection[str]) -> bool:
+    """The text cell is one of ``accepted`` (comparable texts) after Excel's Windows-1252
+    'CSV' replaced every character outside that code page by '?': not an edit."""
+    if "?" not in text:
+        return False
+    seen = comparable(text)
+    return any(seen in cp1252_lossy(a) for a in accepted if a)
+
+
+def cp1252_rows(
+    decisions: Sequence[Decision],
+    lines: Sequence[ReviewLine],
+    segment_texts: Mapping[str, str],
+    alternatives: Mapping[str, str] | None = None,
+) -> list[int]:
+    """Rows whose text cell differs from the segment only by Excel's Windows-1252 '?'s."""
+    alternatives = alternatives or {}
+    by_row = {line.row: line for line in lines}
+    rows = []
+    for d in decisions:
+        text = by_row[d.row].values.get("text", "") if d.row in by_row else ""
+        if not text.strip():
+            continue
+        accepted = {
+            comparable(segment_texts.get(d.segment_id, "")),
+            comparable(alternatives.get(d.segment_id, "")),
+        }
+        if comparable(text) not in accepted and saved_as_cp1252(text, accepted):
+            rows.append(d.row)
+    return rows
+
+
 def validate_review(
     lines: Sequence[ReviewLine],
     suggestions: Mapping[str, SuggestionInfo],
@@ -287,11 +344,23 @@ def validate_review(
         if not sid:
             problems.append((line.row, "empty suggestion_id"))
             continue
-        info = suggestions.get(sid) or _recomputed(v, sid, segment_texts, codes)
+        info = (
+            suggestions.get(sid)
+            or _recomputed(v, sid, segment_texts, codes)
+            or _with_edited_code(v, sid, segment_texts, codes)
+        )
         if info is None:
             problems.append((line.row, f"unknown suggestion id '{sid}'"))
             continue
         row_problems = []
+        code = v.get("code", "").strip()
+        if code and code != info.code_id:
+            # The id names the suggested code: accepting the row would accept that code,
+            # not the one typed over it.
+            row_problems.append(
+                f"code '{code}' is not the suggested code '{info.code_id}' of suggestion "
+                f"{sid}; leave code as it was and put '{code}' in new_code"
+            )
         segment = v.get("segment_id", "").strip()
         if segment and segment != info.segment_id:
             row_problems.append(
@@ -325,7 +394,7 @@ def validate_review(
             expected = segment_texts.get(info.segment_id, "")
             # The file may carry the pseudonymised text (the default) or the original one.
             accepted = {comparable(expected), comparable(alternatives.get(info.segment_id, ""))}
-            if comparable(text) not in accepted:
+            if comparable(text) not in accepted and not saved_as_cp1252(text, accepted):
                 row_problems.append(
                     f"the text of segment {info.segment_id} was edited; edit only decision, "
                     "new_code and note"

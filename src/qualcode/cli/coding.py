@@ -206,6 +206,8 @@ def review(ctx: click.Context, file: Path, coder: str | None, skip_invalid: bool
         report = apply_review(project, file, coder=coder, skip_invalid=skip_invalid)
     for row, problem in report.skipped:
         click.echo(f"Skipped: {file}:{row}: {problem}", err=True)
+    for notice in report.notices:
+        click.echo(f"Note: {notice}", err=True)
     click.echo(
         f"{report.rows} rows: {report.accepted} accepted, {report.rejected} rejected, "
         f"{report.added} codes added, {report.undecided} undecided, "

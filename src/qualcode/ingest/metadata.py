@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from qualcode.csvin import SAVE_AS_UTF8, lost_characters, read_csv_table
 from qualcode.errors import IngestError
-from qualcode.ingest.encoding import decode_bytes
 from qualcode.records import DocumentMeta, Kind
 
 COLUMNS = ("file", "city", "participant", "role", "organisation_type", "kind", "date")
@@ -56,18 +54,9 @@ def parse_date(value: str, location: str) -> str | None:
 def read_metadata(path: Path) -> dict[str, MetadataRow]:
     """Rows keyed by file name; checks columns, values and that each named file exists."""
     name = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(name, f"cannot read metadata file ({exc.strerror})") from None
-    text, _ = decode_bytes(data, name)
-    text = text.lstrip("\ufeff")
-    if not text.strip():
-        raise IngestError(name, "metadata file is empty", f"the header is {','.join(COLUMNS)}")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [h.strip().lower() for h in next(reader)]
+    header_hint = f"the header is {','.join(COLUMNS)}"
+    table = read_csv_table(path, kind="metadata file", header_hint=header_hint)
+    header = [h for h in table.header if h]
     for column in header:
         if column not in COLUMNS:
             close = difflib.get_close_matches(column, COLUMNS, n=1)
@@ -75,24 +64,28 @@ def read_metadata(path: Path) -> dict[str, MetadataRow]:
             raise IngestError(f"{name}:1", f"unknown column '{column}'", hint)
     for column in REQUIRED:
         if column not in header:
-            raise IngestError(
-                f"{name}:1", f"missing column '{column}'", f"the header is {','.join(COLUMNS)}"
-            )
-    if len(set(header)) != len(header):
-        raise IngestError(f"{name}:1", "a column name appears twice")
+            raise IngestError(f"{name}:1", f"missing column '{column}'", header_hint)
     rows: dict[str, MetadataRow] = {}
-    for values in reader:
-        line = reader.line_num
+    for row in table.records:
+        line = row.line
         location = f"{name}:{line}"
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
+        if row.width != len(table.header):
             raise IngestError(
                 location,
-                f"expected {len(header)} values, found {len(values)}",
+                f"expected {len(table.header)} values, found {row.width}",
                 "quote values that contain the delimiter",
             )
-        record = {h: v.strip() for h, v in zip(header, values, strict=True)}
+        if table.lossy:
+            for column, value in row.values.items():
+                if lost_characters(value):
+                    raise IngestError(
+                        location,
+                        f"the {column} '{value.strip()}' has '?' for a letter: Excel saved the "
+                        "file as Windows-1252 'CSV (luetteloerotin)', which drops letters "
+                        "outside it",
+                        f"type the letter again and {SAVE_AS_UTF8}",
+                    )
+        record = {h: v.strip() for h, v in row.values.items()}
         file = record["file"]
         if not file:
             raise IngestError(location, "the 'file' value is empty")

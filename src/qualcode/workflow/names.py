@@ -9,8 +9,6 @@ detection run. The stored transcripts are never altered.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -19,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualcode.csvout import write_csv
-from qualcode.errors import QualcodeError
+from qualcode.errors import CsvFileError, QualcodeError
 from qualcode.project import Project
 
 if TYPE_CHECKING:
@@ -123,29 +121,35 @@ def export_names(project: Project, out: Path) -> int:
 
 def import_names(project: Project, path: Path) -> int:
     """Apply a reviewed names CSV (keep/ignore, pseudonyms, extra forms); all rows or none."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = path.read_bytes().decode("cp1252")
-    except OSError as exc:
-        raise QualcodeError(f"{path}: cannot read ({exc.strerror})") from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)  # as exported, or as Excel saved it
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    missing = [
-        c for c in ("name", "kind", "action", "pseudonym") if c not in (reader.fieldnames or [])
-    ]
+    from qualcode.csvin import SAVE_AS_UTF8, lost_characters, read_csv_table
+
+    table = read_csv_table(  # ';' as exported, or ',' or tab as Excel saved it
+        path, kind="names file", header_hint=f"the header is {','.join(NAME_COLUMNS)}"
+    )
+    missing = [c for c in ("name", "kind", "action", "pseudonym") if c not in table.header]
     if missing:
-        raise QualcodeError(
-            f"{path}:1: missing column '{missing[0]}'", f"the header is {','.join(NAME_COLUMNS)}"
+        raise CsvFileError(
+            str(path),
+            1,
+            f"missing column '{missing[0]}'",
+            f"the header is {','.join(NAME_COLUMNS)}",
         )
     rows = []
-    pseudonyms: dict[str, int] = {}
-    for row in reader:
-        line = reader.line_num
+    seen: dict[str, tuple[int, tuple[str, str, str, frozenset[str]]]] = {}
+    for record in table.records:
+        row, line = record.values, record.line
         name = (row.get("name") or "").strip().lstrip("'")
         if not name:
             continue
+        if table.lossy:
+            for column in ("name", "pseudonym", "forms"):
+                if lost_characters(row.get(column) or ""):
+                    raise QualcodeError(
+                        f"{path}:{line}: the {column} '{row[column].strip()}' has '?' for a "
+                        "letter: Excel saved the file as Windows-1252 'CSV (luetteloerotin)', "
+                        "which drops letters outside it",
+                        f"type the letter again and {SAVE_AS_UTF8}",
+                    )
         kind = (row.get("kind") or "").strip()
         action = (row.get("action") or "").strip().lower()
         pseudonym = (row.get("pseudonym") or "").strip().lstrip("'")
@@ -159,7 +163,19 @@ def import_names(project: Project, path: Path) -> int:
                 "use pseudonymise (or keep) or ignore",
             )
         forms = [f.strip() for f in (row.get("forms") or "").split(";") if f.strip()]
-        count = int(row.get("count") or 0) if (row.get("count") or "0").isdigit() else 0
+        count = _count(row.get("count") or "", f"{path}:{line}")
+        decision = (kind, action, pseudonym, frozenset(forms))
+        if name in seen:
+            # Excel users copy rows; the store keeps one row per name, so the later one
+            # would silently win.
+            if seen[name][1] != decision:
+                raise QualcodeError(
+                    f"{path}:{line}: name '{name}' is listed again with a different "
+                    f"decision (also on line {seen[name][0]})",
+                    "keep one row per name",
+                )
+            continue
+        seen[name] = (line, decision)
         rows.append(
             (
                 name,
@@ -171,8 +187,6 @@ def import_names(project: Project, path: Path) -> int:
                 (row.get("source") or "manual").strip() or "manual",
             )
         )
-        if action == "pseudonymise":
-            pseudonyms[pseudonym] = pseudonyms.get(pseudonym, 0) + 1
     rows = _fill_pseudonyms(project, rows)
     with project.store.transaction():
         project.store.upsert_names(rows)
@@ -181,6 +195,26 @@ def import_names(project: Project, path: Path) -> int:
 
 
 _Row = tuple[str, str, str, str, str, int, str]
+_MAX_COUNT = 2**63 - 1  # SQLite's INTEGER
+
+
+def _count(value: str, location: str) -> int:
+    """The count column is informational (what export wrote); blank counts as 0, but a value
+    that is not a whole number SQLite can store is refused rather than guessed."""
+    digits = value.strip().replace(" ", "").replace("\u00a0", "")
+    if not digits:
+        return 0
+    if not digits.isascii() or not digits.isdigit():
+        raise QualcodeError(
+            f"{location}: count '{value.strip()}' is not a whole number",
+            "the count is how often the name occurs; leave it blank or write e.g. 3",
+        )
+    if int(digits) > _MAX_COUNT:
+        raise QualcodeError(
+            f"{location}: count '{value.strip()}' is too large",
+            "the count is how often the name occurs; leave it blank or write e.g. 3",
+        )
+    return int(digits)
 
 
 def _fill_pseudonyms(project: Project, rows: list[_Row]) -> list[_Row]:

@@ -13,7 +13,13 @@ from pathlib import Path
 from qualcode.csvout import write_csv
 from qualcode.errors import QualcodeError, ReviewFileError
 from qualcode.project import Project
-from qualcode.review import Decision, SuggestionInfo, read_review_file, validate_review
+from qualcode.review import (
+    Decision,
+    SuggestionInfo,
+    cp1252_rows,
+    read_review_table,
+    validate_review,
+)
 
 CODING_COLUMNS = ("segment_id", "document", "city", "code", "coder", "source", "status", "created")
 
@@ -27,6 +33,8 @@ class ReviewReport:
     undecided: int
     unchanged: int
     skipped: tuple[tuple[int, str], ...]
+    # What the file shows about how it was saved, for the researcher (not errors).
+    notices: tuple[str, ...] = ()
 
 
 def apply_review(
@@ -35,7 +43,7 @@ def apply_review(
     """Validate a review CSV completely, then apply its decisions in one transaction."""
     coder = coder or project.settings.coder
     store = project.store
-    lines = read_review_file(path)
+    lines, table = read_review_table(path)
     ids = [line.values.get("suggestion_id", "").strip() for line in lines]
     states = store.suggestion_infos(i for i in ids if i)
     infos = {sid: SuggestionInfo(s.segment_id, s.code_id) for sid, s in states.items()}
@@ -50,6 +58,7 @@ def apply_review(
     decisions, problems = validate_review(lines, infos, shown, store.code_ids(), texts)
     if problems and not skip_invalid:
         raise ReviewFileError(str(path), problems)
+    notices = _excel_notices(path, cp1252_rows(decisions, lines, shown, texts), table.lossy)
     accepted = rejected = added = undecided = unchanged = 0
     with store.transaction():
         for d in decisions:
@@ -68,7 +77,23 @@ def apply_review(
             rejected += changes.count("reject")
             added += changes.count("add")
     return ReviewReport(
-        len(lines), accepted, rejected, added, undecided, unchanged, tuple(problems)
+        len(lines), accepted, rejected, added, undecided, unchanged, tuple(problems), notices
+    )
+
+
+def _excel_notices(path: Path, rows: list[int], lossy: bool) -> tuple[str, ...]:
+    if not rows:
+        return ()
+    where = f"row {rows[0]}" if len(rows) == 1 else f"{len(rows)} rows, first row {rows[0]}"
+    how = (
+        "the file was saved as Excel's 'CSV (luetteloerotin)' (Windows-1252)"
+        if lossy
+        else "the file was once saved as Windows-1252 'CSV (luetteloerotin)'"
+    )
+    return (
+        f"{path}: the text has '?' for characters Windows-1252 lacks ({where}): {how}; "
+        "the decisions were read and the project's texts are unchanged. "
+        "Next time save as 'CSV UTF-8 (luetteloerotin)'",
     )
 
 
