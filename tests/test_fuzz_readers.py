@@ -174,7 +174,7 @@ TRANSCRIPTS = {
 
 
 @pytest.mark.parametrize("fmt", list(TRANSCRIPTS))
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(data=st.data())
 def test_import_text_transcripts_fail_cleanly(seeds: Seeds, fmt: str, data: st.DataObject) -> None:
     name, extra = TRANSCRIPTS[fmt]
@@ -188,7 +188,7 @@ def test_import_text_transcripts_fail_cleanly(seeds: Seeds, fmt: str, data: st.D
 DOCX = Seed("saarvala-03-lukio.docx", (SAMPLE / "saarvala-03-lukio.docx").read_bytes())
 
 
-@fuzz_settings(80)
+@fuzz_settings(50)
 @given(data=st.data())
 def test_import_docx_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
     fuzzed = data.draw(zip_inputs(DOCX), label="input")
@@ -200,7 +200,7 @@ def test_import_docx_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
 METADATA = Seed("metadata.csv", (SAMPLE / "metadata.csv").read_bytes())
 
 
-@fuzz_settings(80)
+@fuzz_settings(50)
 @given(data=st.data())
 def test_import_metadata_csv_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
     fuzzed = data.draw(csv_inputs(METADATA, ","), label="input")
@@ -220,7 +220,7 @@ def test_import_metadata_csv_fails_cleanly(seeds: Seeds, data: st.DataObject) ->
 YAML = Seed(CODEBOOK.name, CODEBOOK.read_bytes())
 
 
-@fuzz_settings(80)
+@fuzz_settings(50)
 @given(data=st.data(), flags=st.sampled_from([(), ("--no-lemmas",)]))
 def test_codebook_check_fails_cleanly(
     seeds: Seeds, data: st.DataObject, flags: tuple[str, ...]
@@ -231,7 +231,7 @@ def test_codebook_check_fails_cleanly(
     )
 
 
-@fuzz_settings(60)
+@fuzz_settings(40)
 @given(data=st.data())
 def test_codebook_import_qdc_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
     fuzzed = data.draw(xml_inputs(seeds.qdc), label="input")
@@ -252,7 +252,7 @@ def test_codebook_import_qdc_fails_cleanly(seeds: Seeds, data: st.DataObject) ->
 # --- review and names CSVs ---------------------------------------------------------------------
 
 
-@fuzz_settings(100)
+@fuzz_settings(60)
 @given(data=st.data(), flags=st.sampled_from([(), ("--skip-invalid",)]))
 def test_review_csv_fails_cleanly(
     seeds: Seeds, data: st.DataObject, flags: tuple[str, ...]
@@ -261,7 +261,7 @@ def test_review_csv_fails_cleanly(
     _run_on_copy(seeds, fuzzed, "review.csv", ["review", *flags, "{}"], stem="review")
 
 
-@fuzz_settings(100)
+@fuzz_settings(60)
 @given(data=st.data())
 def test_names_import_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
     fuzzed = data.draw(csv_inputs(seeds.names_csv, ";"), label="input")
@@ -271,7 +271,7 @@ def test_names_import_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
 # --- REFI-QDA projects -------------------------------------------------------------------------
 
 
-@fuzz_settings(80)
+@fuzz_settings(60)
 @given(data=st.data())
 def test_import_qdpx_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
     fuzzed = data.draw(zip_inputs(seeds.qdpx), label="input")
@@ -292,7 +292,7 @@ REPORT = Seed(
 )
 
 
-@fuzz_settings(60)
+@fuzz_settings(30)
 @given(data=st.data(), flags=st.sampled_from([(), ("--unknown",)]))
 def test_names_check_fails_cleanly(
     seeds: Seeds, data: st.DataObject, flags: tuple[str, ...]
