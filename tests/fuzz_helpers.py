@@ -249,7 +249,47 @@ YAML_LINES: tuple[str, ...] = (
 )
 
 
-EXTRA_LINES: dict[str, tuple[str, ...]] = {"": (), "subtitles": SUBTITLE_LINES, "yaml": YAML_LINES}
+TOML_LINES: tuple[str, ...] = (
+    "[segment]",
+    "[segment]]",
+    "max_words = 0",
+    "max_words = -1",
+    "max_words = 1",
+    'max_words = "150"',
+    "max_words = 1e400",
+    "max_words = 99999999999999999999",
+    'speaker_patterns = ["("]',
+    'speaker_patterns = ["(?P<x>a)"]',
+    "speaker_patterns = ['^(?P<speaker>[A-Z]\\w+):']",
+    "speaker_patterns = ['(?P<speaker>)']",
+    "speaker_patterns = ['^(?P<speaker>(a+)+)$:']",
+    "speaker_patterns = [1, 2]",
+    'speaker_patterns = "x"',
+    "interviewer_pattern = '('",
+    "interviewer_pattern = ''",
+    "interviewer_pattern = 5",
+    "interviewers = [1]",
+    'interviewers = "Anna"',
+    'coder = ""',
+    "coder = 1",
+    'language = "xx"',
+    'delimiter = "|"',
+    'delimiter = ""',
+    'analyzer = "ei-ole.v1"',
+    'codebook = "/ei/ole.yaml"',
+    "place_forms = { Lounajoki = 1 }",
+    'place_forms = { "" = [""] }',
+    "[project]",
+    "[[project]]",
+    'name = """',
+    "x = 1\nx = 2",
+)
+EXTRA_LINES: dict[str, tuple[str, ...]] = {
+    "": (),
+    "subtitles": SUBTITLE_LINES,
+    "yaml": YAML_LINES,
+    "toml": TOML_LINES,
+}
 
 
 def line_edits(draw: st.DrawFn, seed: str, extra: str) -> tuple[str, list[str], str]:
@@ -314,6 +354,86 @@ def text_inputs(draw: st.DrawFn, seed: Seed, extra: str = "") -> Fuzzed:
     text, steps, encoding = line_edits(draw, seed.data.decode("utf-8-sig"), extra)
     fuzzed = Fuzzed(_encode(text, encoding), f"{seed.name}: lines {'; '.join(steps)}; {encoding}")
     return then_bytes(draw, fuzzed) if how == "lines+bytes" else fuzzed
+
+
+TOML_VALUES: tuple[str, ...] = (
+    "0",
+    "-1",
+    "1",
+    "1e400",
+    "nan",
+    "99999999999999999999",
+    '"150"',
+    '""',
+    "true",
+    "[]",
+    "[1, 2]",
+    '["("]',
+    '["(?P<x>a)"]',
+    "['^(?P<speaker>[A-ZÄÖ]\\w+):']",
+    "['(?P<speaker>)']",
+    "['^(?P<speaker>\\w*)(?P<time>x)?']",
+    "['(?P<speaker>H)(?P<time>\\d+):']",
+    "'('",
+    "''",
+    "'.*'",
+    '"|"',
+    '"\\t"',
+    '"ei-ole.v1"',
+    '"simplemma.v1"',
+    '"/ei/ole.yaml"',
+    '"ä\\u0000"',
+    "{ Lounajoki = 1 }",
+    '{ "" = [""] }',
+    "{}",
+)
+
+
+# Values of the right type but odd, so that most files get past type checks into segmentation.
+TOML_BY_KEY: dict[str, tuple[str, ...]] = {
+    "max_words": ("0", "-1", "1", "2", "3", "99999999999999999999"),
+    "speaker_patterns": (
+        '["("]',
+        '["(?P<x>a)"]',
+        "['^(?P<speaker>[A-ZÄÖ]\\w+):']",
+        "['(?P<speaker>)']",
+        "['(?P<speaker>)', '^(?P<speaker>.)']",
+        "['^(?P<speaker>\\w*)(?P<time>x)?']",
+        "['^(?P<speaker>[^:]+):(?P<time>\\d\\d:\\d\\d)']",
+        "['(?P<speaker>H)(?P<time>.*)']",
+        "['(?m)^$(?P<speaker>)']",
+    ),
+    "interviewer_pattern": ("'('", "''", "'.*'", "'(?P<speaker>'", "'\\\\'"),
+    "interviewers": ('[""]', '["Tuomas Aaltovirta"]', '["H", "H", "\\u0000"]'),
+    "delimiter": ('"|"', '"\\t"', '""', '";;"'),
+    "analyzer": ('"ei-ole.v1"', '"simplemma.v1"', '"spacy-fi.v1"', '"voikko.v2"'),
+    "language": ('"sv"', '"en"', '""', '"xx"'),
+    "codebook": ('"/ei/ole.yaml"', '""', '"."'),
+    "coder": ('""', '" "', '"ä\\u0000"'),
+    "name": (
+        '""',
+        '"ä" ',
+    ),
+    "place_forms": ('{ Lounajoki = [""] }', '{ "" = [] }', "{ x = 1 }"),
+}
+
+
+@st.composite
+def toml_inputs(draw: st.DrawFn, seed: Seed) -> Fuzzed:
+    """Setting values swapped for odd ones (mostly), or the generic text mutations."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(text_inputs(seed, "toml"))
+    lines = seed.data.decode("utf-8").split("\n")
+    keys = [i for i, line in enumerate(lines) if " = " in line and not line.startswith("#")]
+    steps = []
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.sampled_from(keys))
+        key = lines[i].split(" = ", 1)[0]
+        pool = TOML_BY_KEY.get(key.strip(), ()) if draw(st.integers(0, 3)) else ()
+        value = draw(st.sampled_from(pool or TOML_VALUES))
+        lines[i] = f"{key} = {value}"
+        steps.append(f"{key} = {value}")
+    return Fuzzed("\n".join(lines).encode("utf-8"), f"{seed.name}: {'; '.join(steps)}")
 
 
 # --- CSV cells ---------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from fuzz_helpers import (
     examples,
     run_cli,
     text_inputs,
+    toml_inputs,
     xml_inputs,
     zip_inputs,
 )
@@ -283,6 +284,25 @@ def test_import_qdpx_fails_cleanly(seeds: Seeds, data: st.DataObject) -> None:
         stem="import-qdpx",
         empty=True,
     )
+
+
+# --- project settings: qualcode.toml feeds segmentation, review CSVs and analysis --------------
+
+TRANSCRIPT = SAMPLE / "ilvesvaara-02-matkailuyrittaja.txt"
+
+
+@fuzz_settings(40)
+@given(data=st.data())
+def test_project_settings_fail_cleanly(seeds: Seeds, data: st.DataObject) -> None:
+    seed = Seed("qualcode.toml", (seeds.empty / "qualcode.toml").read_bytes())
+    fuzzed = data.draw(toml_inputs(seed), label="input")
+    with Scratch(seeds, seeds.empty) as scratch:
+        (scratch.project / "qualcode.toml").write_bytes(fuzzed.data)
+        # Import segments with the settings' speaker patterns and max_words.
+        argv = ["--project", str(scratch.project), "import", str(TRANSCRIPT), "--city", "Testilä"]
+        result = run_cli(argv)
+        check_result(result, fuzzed, argv, stem="settings")
+        check_store_unchanged(result, seeds.empty_dump, scratch.project, fuzzed, "settings")
 
 
 # --- names check reads exported files of several kinds -----------------------------------------
