@@ -2,8 +2,10 @@
 
 The property (issue 13): whatever the bytes, a command exits 0, 1 or 2 without a traceback,
 exit 1 prints an ``Error:`` line, and a command that fails leaves qualcode.db exactly as it
-was. Seeds are the sample transcripts and metadata.csv, the shipped codebook, and a review CSV,
-names CSV, .qdpx and .qdc that the CLI itself writes from a small project.
+was. Seeds are the sample transcripts and metadata.csv, the shipped codebook, a project's
+qualcode.toml, and a review CSV, names CSV, .qdpx and .qdc that the CLI itself writes from a
+small project; test_seeds_are_accepted checks that every seed itself is valid input, so the
+mutations start from files that reach the deep end of each reader.
 
 Examples are derandomised so CI is deterministic; QUALCODE_FUZZ_EXAMPLES=N runs N examples per
 test for a longer local search. A failing input is saved under
@@ -162,6 +164,51 @@ def _run_on_copy(
         check_result(result, fuzzed, argv, stem=stem)
         before = seeds.empty_dump if empty else seeds.base_dump
         check_store_unchanged(result, before, scratch.project, fuzzed, stem)
+
+
+def test_seeds_are_accepted(seeds: Seeds) -> None:
+    cases: list[tuple[Seed, str, list[str], bool]] = [
+        (
+            Seed("txt", (SAMPLE / TRANSCRIPTS["txt"][0]).read_bytes()),
+            "a.txt",
+            ["import", "{}", "--city", "Testilä"],
+            False,
+        ),
+        (
+            Seed("vtt", (SAMPLE / TRANSCRIPTS["vtt"][0]).read_bytes()),
+            "a.vtt",
+            ["import", "{}", "--city", "Testilä"],
+            False,
+        ),
+        (
+            Seed("srt", (SAMPLE / TRANSCRIPTS["srt"][0]).read_bytes()),
+            "a.srt",
+            ["import", "{}", "--city", "Testilä"],
+            False,
+        ),
+        (DOCX, "a.docx", ["import", "{}", "--city", "Testilä"], False),
+        (YAML, "codebook.yaml", ["codebook", "check", "{}"], False),
+        (seeds.qdc, "codebook.qdc", ["codebook", "import-qdc", "{}", "--out", "{}.yaml"], False),
+        (seeds.review_csv, "review.csv", ["review", "{}"], False),
+        (seeds.names_csv, "names.csv", ["names", "import", "{}"], False),
+        (seeds.qdpx, "project.qdpx", ["import", "qdpx", "{}", "--city", "Testilä"], True),
+    ]
+    for seed, name, command, empty in cases:
+        with Scratch(seeds, seeds.empty if empty else seeds.base) as scratch:
+            path = scratch.write(name, Fuzzed(seed.data, seed.name))
+            argv = [
+                "--project",
+                str(scratch.project),
+                *[a.replace("{}", str(path)) for a in command],
+            ]
+            result = run_cli(argv)
+            assert (result.exit_code, result.exception) == (0, None), (seed, result.output)
+    with Scratch(seeds, seeds.base) as scratch:
+        meta, target = SAMPLE / "metadata.csv", SAMPLE / "saarvala-tyopaja.md"
+        argv = ["--project", str(scratch.project), "import", "--meta", str(meta), str(target)]
+        result = run_cli(argv)
+        assert (result.exit_code, result.exception) == (0, None), result.output
+        assert "imported  saarvala-tyopaja.md" in result.output
 
 
 # --- transcripts -------------------------------------------------------------------------------
