@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -68,6 +69,10 @@ class Seeds:
     qdc: Seed
     base_dump: list[tuple[object, ...]]
     empty_dump: list[tuple[object, ...]]
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Failure reports print the test's arguments; the store dumps are thousands of rows.
+        printer.text(f"Seeds({self.root})")
 
 
 def _ok(*argv: object) -> str:
