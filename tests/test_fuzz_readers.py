@@ -67,6 +67,7 @@ class Seeds:
     names_csv: Seed
     qdpx: Seed
     qdc: Seed
+    xlsx: Seed
     base_dump: list[tuple[object, ...]]
     empty_dump: list[tuple[object, ...]]
 
@@ -116,6 +117,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
     _ok("--project", base, "names", "export", "--out", root / "names.csv")
     _ok("--project", base, "export", "qdpx", root / "project.qdpx")
     _ok("--project", base, "export", "qdc", root / "codebook.qdc")
+    _ok("--project", base, "matrix", "--out", root / "matrix.xlsx")
     meta_dir = root / "meta"
     shutil.copytree(SAMPLE, meta_dir)
     yield Seeds(
@@ -127,6 +129,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeds]:
         names_csv=Seed("names.csv from 'names export'", (root / "names.csv").read_bytes()),
         qdpx=Seed("project.qdpx from 'export qdpx'", (root / "project.qdpx").read_bytes()),
         qdc=Seed("codebook.qdc from 'export qdc'", (root / "codebook.qdc").read_bytes()),
+        xlsx=Seed("matrix.xlsx from 'matrix --out'", (root / "matrix.xlsx").read_bytes()),
         base_dump=db_dump(base),
         empty_dump=db_dump(empty),
     )
@@ -357,7 +360,7 @@ def test_project_settings_fail_cleanly(seeds: Seeds, data: st.DataObject) -> Non
         check_store_unchanged(result, seeds.empty_dump, scratch.project, fuzzed, "settings")
 
 
-# --- names check reads exported files of several kinds -----------------------------------------
+# --- names check reads exported files of several kinds (.docx, .qdpx, .xlsx, CSV) -----------------------------------------
 
 REPORT = Seed(
     "lounajoki-02-ammattiopisto.docx", (SAMPLE / "lounajoki-02-ammattiopisto.docx").read_bytes()
@@ -373,6 +376,7 @@ def test_names_check_fails_cleanly(
         st.one_of(
             zip_inputs(REPORT).map(lambda f: ("report.docx", f)),
             zip_inputs(seeds.qdpx).map(lambda f: ("project.qdpx", f)),
+            zip_inputs(seeds.xlsx).map(lambda f: ("matrix.xlsx", f)),
             csv_inputs(seeds.names_csv, ";").map(lambda f: ("segments.csv", f)),
         ),
         label="input",
