@@ -7,7 +7,7 @@ import pytest
 
 from conftest import FIXTURES
 from qualcode.errors import StoreError
-from qualcode.migrations import MIGRATIONS
+from qualcode.store.migrations import MIGRATIONS
 from qualcode.store import Store
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.errors import StoreError
-from qualcode.migrations import MIGRATIONS
+from qualcode.store.migrations import MIGRATIONS
 from qualcode.records import DocumentMeta, Segment, Transcript
 
 _IN_BATCH = 900  # SQLite allows 999 bound parameters in older builds
