@@ -7,8 +7,8 @@ import pytest
 
 from conftest import FIXTURES
 from qualcode.errors import StoreError
-from qualcode.store.migrations import MIGRATIONS
 from qualcode.store import Store
+from qualcode.store.migrations import MIGRATIONS
 
 
 def test_new_store_records_all_migrations(tmp_path: Path) -> None:

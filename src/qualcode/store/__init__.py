@@ -1,4 +1,4 @@
-"""The project's SQLite store. All SQL of qualcode lives here.
+"""The project's SQLite store. All SQL of qualcode lives in this package.
 
 Foreign keys are on; every command runs inside one ``transaction()`` so that a failure leaves
 the store exactly as it was.
@@ -6,100 +6,32 @@ the store exactly as it was.
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from qualcode.errors import StoreError
-from qualcode.store.migrations import MIGRATIONS
 from qualcode.records import DocumentMeta, Segment, Transcript
-
-_IN_BATCH = 900  # SQLite allows 999 bound parameters in older builds
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    id: str
-    name: str
-    sha256: str
-    source_path: str
-    title: str
-    meta: DocumentMeta
-    words: int
-
-
-@dataclass(frozen=True)
-class StatusRow:
-    city: str
-    kind: str
-    documents: int
-    segments: int
-    interviewer_segments: int
-    words: int
-
-
-@dataclass(frozen=True)
-class SuggestionState:
-    id: str
-    segment_id: str
-    code_id: str
-    status: str
-    source: str
-    score: float | None
-    evidence: str | None
-    codebook_digest: str | None
-    model_score: float | None = None
-
-
-@dataclass(frozen=True)
-class TagScope:
-    """The segments a 'tag' run matches: how many, and how many (with how many tokens) were
-    matched by an earlier run."""
-
-    segments: int
-    matched: int
-    matched_tokens: int
-
-
-@dataclass(frozen=True)
-class CodingRef:
-    """A coding or decided suggestion attached to a segment (for carrying over on replace)."""
-
-    table: str  # 'codings' or 'suggestions'
-    row_id: str
-    segment_id: str
-    code_id: str
-    status: str
+from qualcode.store.connection import Database, connect, now
+from qualcode.store.rows import CodingRef, StatusRow, StoredDocument, SuggestionState, TagScope
 
 
 class Store:
+    """The project database: a small facade over one module per aggregate."""
+
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.db = Database(conn, path)
         self.conn = conn
         self.path = path
-        self._depth = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path, *, create: bool = False) -> Store:
         if not create and not path.exists():
             raise StoreError(f"{path}: project database not found", "run 'qualcode init DIR'")
-        try:
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA busy_timeout = 5000")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot open project database ({exc})") from None
-        store = cls(conn, path)
+        store = cls(connect(path), path)
         store.migrate()
         return store
 
@@ -108,69 +40,19 @@ class Store:
 
     def migrate(self, upto: str | None = None) -> list[str]:
         """Apply pending migrations in order (up to and including ``upto``); return their names."""
-        try:
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS migrations"
-                " (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {row[0] for row in self.conn.execute("SELECT name FROM migrations")}
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a qualcode database ({exc})") from None
-        known = {name for name, _ in MIGRATIONS}
-        unknown = done - known
-        if unknown:
-            raise StoreError(
-                f"{self.path}: made by a newer qualcode (migration {sorted(unknown)[0]})",
-                "upgrade qualcode",
-            )
-        applied = []
-        for name, sql in MIGRATIONS:
-            if name not in done:
-                with self.transaction():
-                    for statement in _statements(sql):
-                        self.conn.execute(statement)
-                    self.conn.execute(
-                        "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, now())
-                    )
-                applied.append(name)
-            if name == upto:
-                break
-        return applied
+        return self.db.migrate(upto)
+
+    def applied_migrations(self) -> list[str]:
+        return self.db.applied_migrations()
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One transaction; nested calls join the outer one."""
+        return self.db.transaction()
 
     def _select_in(
         self, sql: str, values: Sequence[object], *, before: tuple[object, ...] = ()
     ) -> Iterator[Any]:
-        """Rows of ``sql`` whose ``{marks}`` is an IN list over ``values``, in batches that stay
-        under SQLite's limit on bound parameters."""
-        for i in range(0, len(values), _IN_BATCH):
-            batch = values[i : i + _IN_BATCH]
-            marks = ",".join("?" * len(batch))
-            yield from self.conn.execute(sql.format(marks=marks), (*before, *batch))
-
-    def applied_migrations(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT name FROM migrations ORDER BY name")]
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One transaction; nested calls join the outer one."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
+        return self.db.select_in(sql, values, before=before)
 
     # --- documents and segments ------------------------------------------------------------
     def document_by_name(self, name: str) -> StoredDocument | None:
@@ -1114,21 +996,6 @@ class Store:
     def counts(self) -> dict[str, int]:
         tables = ("documents", "segments", "codes", "codings", "suggestions", "review_log")
         return {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration script into statements (triggers contain ';' inside BEGIN...END)."""
-    out: list[str] = []
-    buffer = ""
-    for piece in sql.split(";"):
-        buffer += piece
-        if sqlite3.complete_statement(buffer + ";"):
-            if buffer.strip():
-                out.append(buffer.strip())
-            buffer = ""
-        else:
-            buffer += ";"
-    return out
 
 
 _DOC_SELECT = """SELECT id, name, sha256, source_path, title, city, participant, role,
