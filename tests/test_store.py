@@ -25,9 +25,12 @@ def test_old_fixture_database_migrates_and_keeps_data(tmp_path: Path) -> None:
     conn.close()
     store = Store.open(db)
     assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
-    doc = store.document_by_name("vanha.txt")
+    doc = store.documents.document_by_name("vanha.txt")
     assert doc is not None and doc.meta.city == "Saarvala"
-    assert [s.text for s in store.segments(doc.id)] == ["Miten yhteistyö alkoi?", "Hitaasti."]
+    assert [s.text for s in store.documents.segments(doc.id)] == [
+        "Miten yhteistyö alkoi?",
+        "Hitaasti.",
+    ]
     assert store.counts()["codings"] == 1
     store.close()
 

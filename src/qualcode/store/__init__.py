@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.errors import StoreError
-from qualcode.records import DocumentMeta, Segment, Transcript
 from qualcode.store.connection import Database, connect, now
-from qualcode.store.rows import CodingRef, StatusRow, StoredDocument, SuggestionState, TagScope
+from qualcode.store.documents import Documents
+from qualcode.store.rows import StatusRow, SuggestionState, TagScope
 
 
 class Store:
@@ -23,6 +23,7 @@ class Store:
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.db = Database(conn, path)
+        self.documents = Documents(self.db)
         self.conn = conn
         self.path = path
 
@@ -55,158 +56,6 @@ class Store:
         return self.db.select_in(sql, values, before=before)
 
     # --- documents and segments ------------------------------------------------------------
-    def document_by_name(self, name: str) -> StoredDocument | None:
-        row = self.conn.execute(_DOC_SELECT + " WHERE name = ?", (name,)).fetchone()
-        return _document(row) if row else None
-
-    def document_by_sha256(self, sha256: str) -> StoredDocument | None:
-        row = self.conn.execute(_DOC_SELECT + " WHERE sha256 = ?", (sha256,)).fetchone()
-        return _document(row) if row else None
-
-    def document_by_id(self, doc_id: str) -> StoredDocument | None:
-        row = self.conn.execute(_DOC_SELECT + " WHERE id = ?", (doc_id,)).fetchone()
-        return _document(row) if row else None
-
-    def documents(self) -> list[StoredDocument]:
-        return [_document(r) for r in self.conn.execute(_DOC_SELECT + " ORDER BY name")]
-
-    def insert_document(self, t: Transcript) -> None:
-        m = t.meta
-        self.conn.execute(
-            """INSERT INTO documents (id, name, source_path, sha256, format, encoding, title, city,
-                participant, role, organisation_type, kind, date, language, text, words,
-                imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (
-                t.id,
-                t.name,
-                t.source_path,
-                t.sha256,
-                t.format,
-                t.encoding,
-                t.title,
-                m.city,
-                m.participant,
-                m.role,
-                m.organisation_type,
-                m.kind,
-                m.date,
-                t.language,
-                t.text,
-                t.words,
-                now(),
-            ),
-        )
-
-    def insert_segments(self, segments: Iterable[Segment]) -> None:
-        self.conn.executemany(
-            """INSERT INTO segments (id, document_id, seq, speaker, is_interviewer, unit, start,
-                "end", start_time, end_time, text, words) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
-            (
-                (
-                    s.id,
-                    s.document_id,
-                    s.seq,
-                    s.speaker,
-                    int(s.is_interviewer),
-                    s.unit,
-                    s.start,
-                    s.end,
-                    s.start_time,
-                    s.end_time,
-                    s.text,
-                    s.words,
-                )
-                for s in segments
-            ),
-        )
-
-    def document_text(self, doc_id: str) -> str:
-        row = self.conn.execute("SELECT text FROM documents WHERE id = ?", (doc_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"unknown document id '{doc_id}'")
-        return str(row[0])
-
-    def segments(self, doc_id: str | None = None) -> list[Segment]:
-        sql = _SEG_SELECT
-        params: tuple[str, ...] = ()
-        if doc_id is not None:
-            sql += " WHERE document_id = ?"
-            params = (doc_id,)
-        sql += " ORDER BY document_id, seq"
-        return [_segment(r) for r in self.conn.execute(sql, params)]
-
-    def decisions_on_document(self, doc_id: str) -> list[CodingRef]:
-        """Codings and decided (accepted/rejected) suggestions on a document's segments."""
-        rows = self.conn.execute(
-            """SELECT 'codings', CAST(c.id AS TEXT), c.segment_id, c.code_id, c.status
-               FROM codings c JOIN segments s ON s.id = c.segment_id WHERE s.document_id = ?
-               UNION ALL
-               SELECT 'suggestions', g.id, g.segment_id, g.code_id, g.status
-               FROM suggestions g JOIN segments s ON s.id = g.segment_id
-               WHERE s.document_id = ? AND g.status != 'pending'
-               ORDER BY 1, 3, 4""",
-            (doc_id, doc_id),
-        )
-        return [CodingRef(*r) for r in rows]
-
-    def move_decision(self, ref: CodingRef, new_segment_id: str, new_suggestion_id: str) -> bool:
-        """Re-attach a coding or decided suggestion to another segment.
-
-        Returns False (and changes nothing) when that segment already carries the same decision.
-        """
-        try:
-            if ref.table == "codings":
-                self.conn.execute(
-                    "UPDATE codings SET segment_id = ?, updated = ? WHERE id = ?",
-                    (new_segment_id, now(), int(ref.row_id)),
-                )
-            else:
-                self.conn.execute(
-                    "UPDATE suggestions SET id = ?, segment_id = ?, updated = ? WHERE id = ?",
-                    (new_suggestion_id, new_segment_id, now(), ref.row_id),
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
-    def rename_document(self, doc_id: str, name: str) -> None:
-        self.conn.execute("UPDATE documents SET name = ? WHERE id = ?", (name, doc_id))
-
-    def update_document_meta(self, doc_id: str, meta: DocumentMeta) -> None:
-        self.conn.execute(
-            """UPDATE documents SET city = ?, participant = ?, role = ?, organisation_type = ?,
-               kind = ?, date = ? WHERE id = ?""",
-            (
-                meta.city,
-                meta.participant,
-                meta.role,
-                meta.organisation_type,
-                meta.kind,
-                meta.date,
-                doc_id,
-            ),
-        )
-
-    def update_document_source(self, doc_id: str, t: Transcript) -> None:
-        self.conn.execute(
-            "UPDATE documents SET sha256 = ?, source_path = ?, encoding = ? WHERE id = ?",
-            (t.sha256, t.source_path, t.encoding, doc_id),
-        )
-        self.update_document_meta(doc_id, t.meta)
-
-    def delete_document(self, doc_id: str) -> tuple[int, int]:
-        """Remove a document and whatever hangs on it; returns (codings, suggestions) removed."""
-        seg = "SELECT id FROM segments WHERE document_id = ?"
-        codings = self.conn.execute(
-            f"DELETE FROM codings WHERE segment_id IN ({seg})", (doc_id,)
-        ).rowcount
-        suggestions = self.conn.execute(
-            f"DELETE FROM suggestions WHERE segment_id IN ({seg})", (doc_id,)
-        ).rowcount
-        self.conn.execute("DELETE FROM segments WHERE document_id = ?", (doc_id,))
-        self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        return codings, suggestions
-
     def log(
         self,
         coder: str,
@@ -640,14 +489,6 @@ class Store:
             (str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
         ]
 
-    def cities(self) -> list[str]:
-        return [
-            str(r[0])
-            for r in self.conn.execute(
-                "SELECT DISTINCT city FROM documents WHERE city IS NOT NULL ORDER BY city"
-            )
-        ]
-
     def accepted_pairs(self) -> set[tuple[str, str]]:
         return {
             (str(r[0]), str(r[1]))
@@ -712,13 +553,6 @@ class Store:
         ).fetchone()
         return SuggestionState(*row) if row else None
 
-    def segment_texts(self, ids: Iterable[str]) -> dict[str, str]:
-        return dict(
-            self._select_in(
-                "SELECT id, text FROM segments WHERE id IN ({marks})", list(dict.fromkeys(ids))
-            )
-        )
-
     def set_suggestion_status(self, suggestion_id: str, status: str, coder: str) -> bool:
         cursor = self.conn.execute(
             """UPDATE suggestions SET status = ?, coder = ?, updated = ?
@@ -757,12 +591,6 @@ class Store:
             (now(), segment_id, code_id, coder),
         )
         return cursor.rowcount > 0
-
-    def segment_exists(self, segment_id: str) -> bool:
-        return (
-            self.conn.execute("SELECT 1 FROM segments WHERE id = ?", (segment_id,)).fetchone()
-            is not None
-        )
 
     def coding_export_rows(self) -> list[tuple[object, ...]]:
         return [
@@ -959,19 +787,6 @@ class Store:
             ((*r, now()) for r in rows),
         )
 
-    def participants(self) -> list[tuple[str, str | None, str | None]]:
-        """(participant, role, city) of documents that name one."""
-        return [
-            (str(r[0]), r[1], r[2])
-            for r in self.conn.execute(
-                "SELECT DISTINCT participant, role, city FROM documents "
-                "WHERE participant IS NOT NULL AND participant != '' ORDER BY participant"
-            )
-        ]
-
-    def document_texts(self) -> list[str]:
-        return [str(r[0]) for r in self.conn.execute("SELECT text FROM documents ORDER BY name")]
-
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:
         """Documents, segments (and interviewer turns among them) and words per city and kind."""
@@ -996,46 +811,3 @@ class Store:
     def counts(self) -> dict[str, int]:
         tables = ("documents", "segments", "codes", "codings", "suggestions", "review_log")
         return {t: self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables}
-
-
-_DOC_SELECT = """SELECT id, name, sha256, source_path, title, city, participant, role,
-    organisation_type, kind, date, words FROM documents"""
-_SEG_SELECT = """SELECT id, document_id, seq, speaker, is_interviewer, unit, start, "end", text,
-    words, start_time, end_time FROM segments"""
-
-
-def _document(row: Sequence[Any]) -> StoredDocument:
-    meta = DocumentMeta(
-        city=row[5],
-        participant=row[6],
-        role=row[7],
-        organisation_type=row[8],
-        kind=row[9],
-        date=row[10],
-    )
-    return StoredDocument(
-        id=str(row[0]),
-        name=str(row[1]),
-        sha256=str(row[2]),
-        source_path=str(row[3]),
-        title=str(row[4]),
-        meta=meta,
-        words=int(row[11]),
-    )
-
-
-def _segment(row: Sequence[Any]) -> Segment:
-    return Segment(
-        id=row[0],
-        document_id=row[1],
-        seq=row[2],
-        speaker=row[3],
-        is_interviewer=bool(row[4]),
-        unit=row[5],
-        start=row[6],
-        end=row[7],
-        text=row[8],
-        words=row[9],
-        start_time=row[10],
-        end_time=row[11],
-    )

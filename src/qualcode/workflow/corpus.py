@@ -98,7 +98,7 @@ def import_paths(
     _check_unique_names(parsed)
     if not keep_file_names:
         people = {r.meta.participant for r in metadata.values() if r.meta.participant}
-        people.update(p for p, _, _ in project.store.participants())
+        people.update(p.participant for p in project.store.documents.participants())
         for transcript, _ in parsed:
             named = _names_in_file_name(transcript.name, people)
             if named:
@@ -172,22 +172,22 @@ def _store_one(
     project: Project, t: Transcript, segments: list[Segment], replace_changed: bool
 ) -> ImportOutcome:
     store = project.store
-    existing = store.document_by_name(t.name)
+    existing = store.documents.document_by_name(t.name)
     if existing is not None and existing.sha256 == t.sha256:
         if existing.meta != t.meta:
-            store.update_document_meta(existing.id, t.meta)
+            store.documents.update_document_meta(existing.id, t.meta)
             return ImportOutcome(
                 t.name, "metadata updated", existing.id, note="file unchanged; metadata updated"
             )
         return ImportOutcome(t.name, "unchanged", existing.id, note="already imported, unchanged")
     if existing is None:
-        twin = store.document_by_sha256(t.sha256) or store.document_by_id(t.id)
+        twin = store.documents.document_by_sha256(t.sha256) or store.documents.document_by_id(t.id)
         if twin is not None:
             return ImportOutcome(
                 t.name, "duplicate", twin.id, note=f"same text as '{twin.name}', skipped"
             )
-        store.insert_document(t)
-        store.insert_segments(segments)
+        store.documents.insert_document(t)
+        store.documents.insert_segments(segments)
         return ImportOutcome(t.name, "imported", t.id, len(segments), t.words)
     if not replace_changed:
         raise IngestError(
@@ -204,20 +204,22 @@ def _replace(
 ) -> ImportOutcome:
     store = project.store
     if old_id == t.id:  # same text, different bytes (e.g. line ends): segments stay valid
-        store.update_document_source(old_id, t)
+        store.documents.update_document_source(old_id, t)
         return ImportOutcome(t.name, "replaced", old_id, note="text unchanged; source updated")
-    old_segments = {s.id: s for s in store.segments(old_id)}
-    decisions = store.decisions_on_document(old_id)
-    store.rename_document(old_id, f"{t.name}\x00replaced")
-    store.insert_document(t)
-    store.insert_segments(segments)
+    old_segments = {s.id: s for s in store.documents.segments(old_id)}
+    decisions = store.documents.decisions_on_document(old_id)
+    store.documents.rename_document(old_id, f"{t.name}\x00replaced")
+    store.documents.insert_document(t)
+    store.documents.insert_segments(segments)
     carried = 0
     lost: list[str] = []
     for ref in decisions:
         old = old_segments[ref.segment_id]
         target = _find_new_home(old, segments)
         new_sid = target.id if target else None
-        if new_sid and store.move_decision(ref, new_sid, suggestion_id(new_sid, ref.code_id)):
+        if new_sid and store.documents.move_decision(
+            ref, new_sid, suggestion_id(new_sid, ref.code_id)
+        ):
             carried += 1
             continue
         if new_sid:  # the same decision already sits on the new segment (merged turns)
@@ -234,7 +236,7 @@ def _replace(
                 ensure_ascii=False,
             ),
         )
-    store.delete_document(old_id)
+    store.documents.delete_document(old_id)
     return ImportOutcome(
         t.name,
         "replaced",

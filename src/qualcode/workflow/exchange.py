@@ -353,7 +353,7 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 continue
             doc = document_id(text)
             name = source.name
-            if store.document_by_id(doc) or store.document_by_name(name):
+            if store.documents.document_by_id(doc) or store.documents.document_by_name(name):
                 warnings.append(f"source '{source.name}' is already in the project; skipped")
                 skipped += 1
                 continue
@@ -371,8 +371,8 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 words=count_words(text),
             )
             segments = segment_document(doc, text, settings=project.settings.segment)
-            store.insert_document(transcript)
-            store.insert_segments(segments)
+            store.documents.insert_document(transcript)
+            store.documents.insert_segments(segments)
             segments_of[source.guid] = [(s.id, s.start, s.end) for s in segments]
             moves[source.guid] = move
             imported += 1

@@ -38,11 +38,15 @@ def registry(project: Project) -> list[RegistryEntry]:
         for name, kind, action, pseudonym, forms, _, _ in project.store.names()
     ]
     known = {e.name for e in stored}
-    participants = project.store.participants()
-    missing = [NameCandidate(p, "person", (p,), 0) for p, _, _ in participants if p not in known]
+    participants = project.store.documents.participants()
+    missing = [
+        NameCandidate(p.participant, "person", (p.participant,), 0)
+        for p in participants
+        if p.participant not in known
+    ]
     if not missing:
         return stored
-    roles = {p: role for p, role, _ in participants if role}
+    roles = {p.participant: p.role for p in participants if p.role}
     return assign_pseudonyms(missing, roles=roles, existing=stored)
 
 
@@ -61,15 +65,15 @@ def detect(
     from qualcode.pseudonymise import RegistryEntry, assign_pseudonyms, detect_names
 
     store = project.store
-    texts = store.document_texts()
-    participants = store.participants()
+    texts = store.documents.document_texts()
+    participants = store.documents.participants()
     if progress:
         progress(0, 1, "detecting names")
-    candidates = detect_names(texts, known=[p for p, _, _ in participants])
+    candidates = detect_names(texts, known=[p.participant for p in participants])
     existing = registry(project)
-    roles = {p: role for p, role, _ in participants if role}
+    roles = {p.participant: p.role for p in participants if p.role}
     # Town names are not people: they stay in the registry as 'ignore', never replaced.
-    cities = set(store.cities())
+    cities = set(store.documents.cities())
     entries = assign_pseudonyms(candidates, roles=roles, existing=existing)
     counts = {c.name: c.count for c in candidates}
     before = {name for name, *_ in store.names()}
@@ -77,7 +81,7 @@ def detect(
     for e in entries:
         action = "ignore" if e.name in cities else e.action
         entry = RegistryEntry(e.name, e.kind, action, e.pseudonym, e.forms)
-        source = "metadata" if any(e.name == p for p, _, _ in participants) else "detected"
+        source = "metadata" if any(e.name == p.participant for p in participants) else "detected"
         rows.append(
             (
                 entry.name,
@@ -196,7 +200,7 @@ def _fill_pseudonyms(project: Project, rows: list[_Row]) -> list[_Row]:
         if r[3]
     ]
     candidates = [NameCandidate(r[0], r[1], tuple(json.loads(r[4])), r[5]) for r in blank]  # type: ignore[arg-type]
-    roles = {p: role for p, role, _ in project.store.participants() if role}
+    roles = {p.participant: p.role for p in project.store.documents.participants() if p.role}
     assigned = assign_pseudonyms(candidates, roles=roles, existing=[*registry(project), *given])
     by_key: dict[tuple[str, str], str] = {
         (e.kind, e.name.casefold()): e.pseudonym for e in assigned
@@ -361,7 +365,7 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
     latest = project.store.latest_codebook()
     if latest is not None:
         words.update(t.form.casefold() for t in tokenize(latest[2]))
-    return words, project.store.cities()
+    return words, project.store.documents.cities()
 
 
 def _file_text(path: Path) -> str:

@@ -39,7 +39,7 @@ def apply_review(
     ids = [line.values.get("suggestion_id", "").strip() for line in lines]
     states = store.suggestion_infos(i for i in ids if i)
     infos = {sid: SuggestionInfo(s.segment_id, s.code_id) for sid, s in states.items()}
-    texts = store.segment_texts(
+    texts = store.documents.segment_texts(
         [s.segment_id for s in states.values()]
         + [line.values.get("segment_id", "").strip() for line in lines]
     )
@@ -162,7 +162,7 @@ def _check_segment_and_code(
     project: Project, segment_id: str, code_id: str, *, include_retired: bool = False
 ) -> None:
     store = project.store
-    if not store.segment_exists(segment_id):
+    if not store.documents.segment_exists(segment_id):
         raise QualcodeError(
             f"unknown segment id '{segment_id}'", "segment ids are in 'qualcode export segments'"
         )

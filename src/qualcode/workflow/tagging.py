@@ -185,7 +185,7 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
 
     store = project.store
     if fresh:
-        texts = store.segment_texts(sid for sid, _ in fresh)
+        texts = store.documents.segment_texts(sid for sid, _ in fresh)
         tokenised = {sid: tokenize(texts[sid], start) for sid, start in fresh}
         ids = store.form_ids(t.form for toks in tokenised.values() for t in toks)
         store.store_segment_tokens(
@@ -253,8 +253,8 @@ def tag(
     path = resolve_codebook_path(project, codebook_path)
     codebook = load_codebook(path)
     store = project.store
-    if city is not None and city not in store.cities():
-        known = ", ".join(store.cities()) or "none yet"
+    if city is not None and city not in store.documents.cities():
+        known = ", ".join(store.documents.cities()) or "none yet"
         raise QualcodeError(f"no documents from city '{city}'", f"cities: {known}")
     analyzer, warnings = resolve_analyzer(project)
     digest = codebook.digest
@@ -367,7 +367,7 @@ def _add_model_proposals(
     from qualcode.workflow.training import predict_with_latest
 
     store = project.store
-    texts = store.segment_texts(segment_ids)
+    texts = store.documents.segment_texts(segment_ids)
     segments = [texts[sid] for sid in segment_ids]
     keys, _ = analyse_forms(
         project, analyzer, (t.form for text in segments for t in tokenize(text))
