@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qualcode.errors import StoreError
+from qualcode.store.analysis import AnalysisCache
 from qualcode.store.connection import Database, connect, now
 from qualcode.store.documents import Documents
 from qualcode.store.rows import StatusRow, SuggestionState, TagScope
@@ -24,6 +25,7 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.db = Database(conn, path)
         self.documents = Documents(self.db)
+        self.analysis = AnalysisCache(self.db)
         self.conn = conn
         self.path = path
 
@@ -73,94 +75,7 @@ class Store:
         )
 
     # --- language analysis cache ------------------------------------------------------------
-    def cached_analyses(self, analyzer: str, forms: Iterable[str]) -> dict[str, str]:
-        """Stored analyses (JSON text) for those of ``forms`` that have one."""
-        return dict(
-            self._select_in(
-                "SELECT form, data FROM analyses WHERE analyzer = ? AND form IN ({marks})",
-                list(forms),
-                before=(analyzer,),
-            )
-        )
-
-    def store_analyses(self, analyzer: str, items: Iterable[tuple[str, str]]) -> None:
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO analyses (analyzer, form, data) VALUES (?, ?, ?)",
-            ((analyzer, form, data) for form, data in items),
-        )
-
-    def analysis_cache_size(self, analyzer: str | None = None) -> int:
-        if analyzer is None:
-            return int(self.conn.execute("SELECT COUNT(*) FROM analyses").fetchone()[0])
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(*) FROM analyses WHERE analyzer = ?", (analyzer,)
-            ).fetchone()[0]
-        )
-
     # --- token index (fast re-tagging) ---------------------------------------------------------
-    def form_ids(self, forms: Iterable[str]) -> dict[str, int]:
-        """Ids of these word forms, adding the new ones."""
-        wanted = sorted(set(forms))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO forms (form) VALUES (?)", ((f,) for f in wanted)
-        )
-        return dict(self._select_in("SELECT form, id FROM forms WHERE form IN ({marks})", wanted))
-
-    def form_strings(self, ids: Iterable[int]) -> dict[int, str]:
-        return dict(
-            self._select_in("SELECT id, form FROM forms WHERE id IN ({marks})", sorted(set(ids)))
-        )
-
-    def token_form_blobs(self) -> Iterator[bytes]:
-        """The packed form ids of every segment tag has tokenised."""
-        for (blob,) in self.conn.execute("SELECT forms FROM segment_tokens"):
-            yield bytes(blob)
-
-    def all_forms(self) -> Iterator[tuple[int, str]]:
-        yield from ((int(i), str(f)) for i, f in self.conn.execute("SELECT id, form FROM forms"))
-
-    def untokenised_segment_texts(self) -> Iterator[str]:
-        """Texts of the segments tag has not tokenised (interviewer turns, untagged imports)."""
-        for (text,) in self.conn.execute(
-            """SELECT s.text FROM segments s
-               WHERE NOT EXISTS (SELECT 1 FROM segment_tokens t WHERE t.segment_id = s.id)"""
-        ):
-            yield str(text)
-
-    def indexed_form_ids(self, analyzer: str) -> list[int]:
-        return [
-            int(r[0])
-            for r in self.conn.execute(
-                "SELECT DISTINCT form_id FROM form_keys WHERE analyzer = ?", (analyzer,)
-            )
-        ]
-
-    def store_form_keys(self, analyzer: str, rows: Iterable[tuple[str, int, int]]) -> None:
-        """Rows of (key, form id, exact)."""
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO form_keys (analyzer, key, form_id, exact) VALUES (?,?,?,?)",
-            ((analyzer, key, form_id, exact) for key, form_id, exact in rows),
-        )
-
-    def forms_with_keys(self, analyzer: str, keys: Iterable[str]) -> list[tuple[str, int, int]]:
-        """(key, form id, exact) for the given keys."""
-        return [
-            (str(r[0]), int(r[1]), int(r[2]))
-            for r in self._select_in(
-                "SELECT key, form_id, exact FROM form_keys WHERE analyzer = ? AND key IN ({marks})",
-                sorted(set(keys)),
-                before=(analyzer,),
-            )
-        ]
-
-    def store_segment_tokens(self, rows: Iterable[tuple[str, bytes, bytes, bytes]]) -> None:
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO segment_tokens (segment_id, forms, starts, ends) "
-            "VALUES (?, ?, ?, ?)",
-            rows,
-        )
-
     def open_tag_scope(
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> TagScope:
@@ -215,16 +130,6 @@ class Store:
                WHERE sc.matched = ? ORDER BY sc.pos""",
             (int(matched),),
         ).fetchall()
-
-    def token_offsets(self, segment_ids: Sequence[str]) -> dict[str, tuple[bytes, bytes]]:
-        """Packed start and end offsets of these segments' tokens."""
-        return {
-            str(sid): (starts, ends)
-            for sid, starts, ends in self._select_in(
-                "SELECT segment_id, starts, ends FROM segment_tokens WHERE segment_id IN ({marks})",
-                list(segment_ids),
-            )
-        }
 
     def _tag_scope_sql(
         self, columns: str, join: str, city: str | None, include_interviewer: bool

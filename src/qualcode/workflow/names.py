@@ -342,13 +342,13 @@ def _form_counts(project: Project) -> Counter[str]:
     from qualcode.match import tokenize
 
     store = project.store
-    blobs = [np.frombuffer(b, dtype=np.int32) for b in store.token_form_blobs()]
+    blobs = [np.frombuffer(b, dtype=np.int32) for b in store.analysis.token_form_blobs()]
     counts: Counter[str] = Counter()
     if blobs:
         ids, n = np.unique(np.concatenate(blobs), return_counts=True)
         used = dict(zip(ids.tolist(), n.tolist(), strict=True))
-        counts.update({f: used[i] for i, f in store.all_forms() if i in used})
-    for text in store.untokenised_segment_texts():
+        counts.update({f: used[i] for i, f in store.analysis.all_forms() if i in used})
+    for text in store.analysis.untokenised_segment_texts():
         counts.update(t.form for t in tokenize(text))
     return counts
 

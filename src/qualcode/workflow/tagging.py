@@ -84,7 +84,7 @@ def analyse_forms(
     store = project.store
     key = analyser_key(analyzer)
     wanted = sorted(set(forms))
-    cached = store.cached_analyses(key, wanted)
+    cached = store.analysis.cached_analyses(key, wanted)
     keys = {
         form: form_keys(Analysis.from_json(a) for a in json.loads(data))
         for form, data in cached.items()
@@ -95,7 +95,7 @@ def analyse_forms(
         if progress:
             progress(i, len(missing), "analysing")
         results = analyzer.analyze(batch)
-        store.store_analyses(
+        store.analysis.store_analyses(
             key,
             (
                 (form, json.dumps([a.as_json() for a in readings], ensure_ascii=False))
@@ -165,16 +165,16 @@ def index_forms(
     store = project.store
     key = analyser_key(analyzer)
     texts = [f for _, f in forms]
-    cached = store.cached_analyses(key, texts)
+    cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
     fresh = dict(zip(missing, _analyse_json(analyzer, missing, progress), strict=True))
-    store.store_analyses(key, fresh.items())
+    store.analysis.store_analyses(key, fresh.items())
     rows: list[tuple[str, int, int]] = []
     for form_id, form in forms:
         data = cached.get(form) or fresh[form]
         keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
         rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
-    store.store_form_keys(index_key(analyzer), rows)
+    store.analysis.store_form_keys(index_key(analyzer), rows)
     return len(missing)
 
 
@@ -187,8 +187,8 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
     if fresh:
         texts = store.documents.segment_texts(sid for sid, _ in fresh)
         tokenised = {sid: tokenize(texts[sid], start) for sid, start in fresh}
-        ids = store.form_ids(t.form for toks in tokenised.values() for t in toks)
-        store.store_segment_tokens(
+        ids = store.analysis.form_ids(t.form for toks in tokenised.values() for t in toks)
+        store.analysis.store_segment_tokens(
             (
                 sid,
                 np.array([ids[t.form] for t in toks], dtype=np.int32).tobytes(),
@@ -202,7 +202,9 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
     np.cumsum([len(forms) // 4 for _, forms in rows], out=bounds[1:])
     forms = np.frombuffer(b"".join(forms for _, forms in rows), dtype=np.int32)
     # Offsets are read only for the segments that turn out to match.
-    return TokenArrays([sid for sid, _ in rows], bounds, forms, offsets=store.token_offsets)
+    return TokenArrays(
+        [sid for sid, _ in rows], bounds, forms, offsets=store.analysis.token_offsets
+    )
 
 
 def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
@@ -267,7 +269,7 @@ def tag(
             c for c in rules.keys() | old_rules.keys() if rules.get(c) != old_rules.get(c)
         )
         scope = store.open_tag_scope(city=city, include_interviewer=include_interviewer)
-        cached_before = store.analysis_cache_size(analyser_key(analyzer))
+        cached_before = store.analysis.analysis_cache_size(analyser_key(analyzer))
         store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
         store.record_codebook(
             digest,
@@ -293,9 +295,11 @@ def tag(
             progress(0, 1, "matching")
         found: list[tuple[str, str, float, str]] = []
         for arrays, compiled in work:
-            key_forms = _key_forms(store.forms_with_keys(index_key(analyzer), _words(compiled)))
+            key_forms = _key_forms(
+                store.analysis.forms_with_keys(index_key(analyzer), _words(compiled))
+            )
             for segment_id, matches in match_indexed(
-                arrays, compiled, key_forms, store.form_strings
+                arrays, compiled, key_forms, store.analysis.form_strings
             ).items():
                 found.extend(
                     (segment_id, m.code_id, m.score, _evidence_json(m.evidence)) for m in matches
@@ -436,11 +440,11 @@ def _index_new_forms(
     store = project.store
     missing = np.setdiff1d(
         np.unique(arrays.forms),
-        np.array(store.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
+        np.array(store.analysis.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
     )
     if not len(missing):
         return 0
-    names = store.form_strings(missing.tolist())
+    names = store.analysis.form_strings(missing.tolist())
     return index_forms(project, analyzer, sorted(names.items()), progress)
 
 
