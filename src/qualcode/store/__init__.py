@@ -7,7 +7,7 @@ the store exactly as it was.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from qualcode.errors import StoreError
 from qualcode.store.analysis import AnalysisCache
 from qualcode.store.connection import Database, connect, now
 from qualcode.store.documents import Documents
-from qualcode.store.rows import StatusRow, SuggestionState, TagScope
+from qualcode.store.rows import StatusRow, SuggestionState
+from qualcode.store.tag_run import TagRun, scope_sql
 
 
 class Store:
@@ -48,6 +49,13 @@ class Store:
     def applied_migrations(self) -> list[str]:
         return self.db.applied_migrations()
 
+    def start_tag_run(
+        self, index: str, *, city: str | None = None, include_interviewer: bool = False
+    ) -> TagRun:
+        """Begin a 'tag' run (inside ``transaction()``); ``index`` names the analyzer and
+        matcher whose matches the cache may hold."""
+        return TagRun(self.db, index, city=city, include_interviewer=include_interviewer)
+
     def transaction(self) -> AbstractContextManager[None]:
         """One transaction; nested calls join the outer one."""
         return self.db.transaction()
@@ -76,261 +84,7 @@ class Store:
 
     # --- language analysis cache ------------------------------------------------------------
     # --- token index (fast re-tagging) ---------------------------------------------------------
-    def open_tag_scope(
-        self, *, city: str | None = None, include_interviewer: bool = False
-    ) -> TagScope:
-        """Put the segments 'tag' matches into the table temp.tag_scope, in order, for the
-        queries below, and say how many there are and how many were matched before."""
-        self.conn.execute(
-            """CREATE TEMP TABLE IF NOT EXISTS tag_scope (
-                 pos INTEGER PRIMARY KEY, segment_id TEXT NOT NULL UNIQUE,
-                 start INTEGER NOT NULL, matched INTEGER NOT NULL, tokens INTEGER)"""
-        )
-        self.conn.execute("DELETE FROM temp.tag_scope")
-        sql, params = self._tag_scope_sql(
-            "s.id, s.start, m.segment_id IS NOT NULL, m.tokens",
-            "LEFT JOIN tag_segments m ON m.segment_id = s.id",
-            city,
-            include_interviewer,
-        )
-        # Rows go in in document order, so pos (the rowid) numbers them in that order.
-        self.conn.execute(
-            f"INSERT INTO temp.tag_scope (segment_id, start, matched, tokens) {sql}", params
-        )
-        n, matched, tokens = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(matched), 0), COALESCE(SUM(tokens), 0) "
-            "FROM temp.tag_scope"
-        ).fetchone()
-        return TagScope(int(n), int(matched), int(tokens))
-
-    def scope_segment_ids(self) -> list[str]:
-        return [
-            str(r[0])
-            for r in self.conn.execute("SELECT segment_id FROM temp.tag_scope ORDER BY pos")
-        ]
-
-    def untokenised_in_scope(self) -> list[tuple[str, int]]:
-        """(segment id, start) of the segments in temp.tag_scope never tokenised, in order."""
-        return [
-            (str(r[0]), int(r[1]))
-            for r in self.conn.execute(
-                """SELECT sc.segment_id, sc.start FROM temp.tag_scope sc
-                   WHERE sc.matched = 0 AND NOT EXISTS (
-                     SELECT 1 FROM segment_tokens t WHERE t.segment_id = sc.segment_id)
-                   ORDER BY sc.pos"""
-            )
-        ]
-
-    def scope_token_forms(self, *, matched: bool) -> list[tuple[str, bytes]]:
-        """(segment id, packed form ids) of the tokenised segments in temp.tag_scope that were
-        (or were not) matched before, in order."""
-        return self.conn.execute(
-            """SELECT sc.segment_id, t.forms
-               FROM temp.tag_scope sc JOIN segment_tokens t ON t.segment_id = sc.segment_id
-               WHERE sc.matched = ? ORDER BY sc.pos""",
-            (int(matched),),
-        ).fetchall()
-
-    def _tag_scope_sql(
-        self, columns: str, join: str, city: str | None, include_interviewer: bool
-    ) -> tuple[str, list[object]]:
-        """The one definition of the segments 'tag' matches (fast path and reference alike):
-        no headings, no interviewer turns unless asked, optionally one city; document order."""
-        sql = (
-            f"SELECT {columns} FROM segments s JOIN documents d ON d.id = s.document_id "
-            f"{join} WHERE s.unit != 'heading'"
-        )
-        params: list[object] = []
-        if not include_interviewer:
-            sql += " AND s.is_interviewer = 0"
-        if city is not None:
-            sql += " AND d.city = ?"
-            params.append(city)
-        return sql + " ORDER BY d.name, s.seq", params
-
     # --- tag cache (incremental re-tagging) ------------------------------------------------
-    def tag_rule_digests(self, index: str) -> dict[str, str]:
-        """Digests of each code's rules whose matches the cache holds. A cache made with
-        another analyzer (``index``) is emptied first."""
-        row = self.conn.execute("SELECT analyzer FROM tag_index WHERE id = 1").fetchone()
-        if row is None or row[0] != index:
-            for table in ("tag_matches", "tag_segments", "tag_rules"):
-                self.conn.execute(f"DELETE FROM {table}")
-            self.conn.execute(
-                "INSERT OR REPLACE INTO tag_index (id, analyzer) VALUES (1, ?)", (index,)
-            )
-            return {}
-        return {
-            str(c): str(d) for c, d in self.conn.execute("SELECT code_id, digest FROM tag_rules")
-        }
-
-    def update_tag_cache(
-        self,
-        changed: Sequence[str],
-        matches: Iterable[tuple[str, str, float, str]],
-        rules: Iterable[tuple[str, str]],
-    ) -> None:
-        """Record this run's matches: those of the ``changed`` codes on the segments matched
-        before, and those of every code on the new segments of temp.tag_scope.
-
-        ``matches`` are (segment id, code, score, evidence JSON); ``rules`` (code, digest).
-        """
-        old: dict[tuple[str, str], tuple[float, str]] = {}
-        if changed:
-            # Segments outside this run's scope are not matched with the changed rules.
-            dropped = self.conn.execute(
-                "DELETE FROM tag_segments WHERE segment_id NOT IN "
-                "(SELECT segment_id FROM temp.tag_scope)"
-            ).rowcount
-            if dropped:
-                self.conn.execute(
-                    "DELETE FROM tag_matches WHERE segment_id NOT IN "
-                    "(SELECT segment_id FROM tag_segments)"
-                )
-            for sid, code, score, evidence in self._select_in(
-                "SELECT segment_id, code_id, score, evidence FROM tag_matches "
-                "WHERE code_id IN ({marks})",
-                changed,
-            ):
-                old[(sid, code)] = (score, evidence)
-        self.conn.execute(
-            "DELETE FROM tag_matches WHERE segment_id IN "
-            "(SELECT segment_id FROM temp.tag_scope WHERE matched = 0)"
-        )
-        # Only the matches that differ are written: a codebook edit rewrites few pages.
-        new = {(sid, code): (score, evidence) for sid, code, score, evidence in matches}
-        self.conn.executemany(
-            "DELETE FROM tag_matches WHERE segment_id = ? AND code_id = ?",
-            sorted(old.keys() - new.keys()),
-        )
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO tag_matches (segment_id, code_id, score, evidence) "
-            "VALUES (?, ?, ?, ?)",
-            sorted((*pair, *match) for pair, match in new.items() if old.get(pair) != match),
-        )
-        self.conn.execute(
-            """INSERT OR REPLACE INTO tag_segments (segment_id, tokens)
-               SELECT sc.segment_id, length(t.forms) / 4 FROM temp.tag_scope sc
-               JOIN segment_tokens t ON t.segment_id = sc.segment_id WHERE sc.matched = 0"""
-        )
-        self.conn.execute("DELETE FROM tag_rules")
-        self.conn.executemany("INSERT INTO tag_rules (code_id, digest) VALUES (?, ?)", rules)
-
-    def open_tag_proposals(self) -> None:
-        """Make temp.tag_proposals the cached rule matches on the segments of temp.tag_scope:
-        (segment id, code, source, score, evidence, model score). A view: nothing is copied."""
-        self._drop_tag_proposals()
-        self.conn.execute(
-            """CREATE TEMP VIEW tag_proposals AS
-               SELECT segment_id, code_id, 'rule' AS source, score, evidence,
-                      NULL AS model_score
-               FROM tag_matches WHERE segment_id IN (SELECT segment_id FROM temp.tag_scope)"""
-        )
-
-    def _drop_tag_proposals(self) -> None:
-        row = self.conn.execute(
-            "SELECT type FROM sqlite_temp_master WHERE name = 'tag_proposals'"
-        ).fetchone()
-        if row is not None:
-            self.conn.execute(f"DROP {row[0].upper()} temp.tag_proposals")
-
-    def tag_proposals(self) -> list[tuple[str, str, str, float, str, float | None]]:
-        return self.conn.execute(
-            "SELECT segment_id, code_id, source, score, evidence, model_score "
-            "FROM temp.tag_proposals"
-        ).fetchall()
-
-    def replace_tag_proposals(self, rows: Iterable[tuple[object, ...]]) -> None:
-        """Make temp.tag_proposals a table of these rows (the rules' and the model's)."""
-        self._drop_tag_proposals()
-        self.conn.execute(
-            """CREATE TEMP TABLE tag_proposals (
-                 segment_id TEXT NOT NULL, code_id TEXT NOT NULL, source TEXT NOT NULL,
-                 score REAL, evidence TEXT, model_score REAL,
-                 PRIMARY KEY (segment_id, code_id))"""
-        )
-        self.conn.executemany("INSERT INTO temp.tag_proposals VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-    def tag_proposal_sources(self) -> list[tuple[str, int]]:
-        return [
-            (str(s), int(n))
-            for s, n in self.conn.execute(
-                "SELECT source, COUNT(*) FROM temp.tag_proposals GROUP BY source ORDER BY source"
-            )
-        ]
-
-    def reconcile_suggestions(
-        self, digest: str, make_id: Callable[[str, str], str]
-    ) -> tuple[int, int, int, int, int]:
-        """Make the suggestions on the segments of temp.tag_scope agree with temp.tag_proposals.
-
-        A proposal becomes a pending suggestion unless the pair already has a suggestion (a
-        decided one is never touched; a pending one is updated) or an accepted coding.
-        Pending generated suggestions without a proposal are removed. Returns (new, updated,
-        unchanged, removed, decided ones kept).
-        """
-        stamp = now()
-        in_scope = "segment_id IN (SELECT segment_id FROM temp.tag_scope)"
-        kept = self.conn.execute(
-            f"SELECT COUNT(*) FROM suggestions WHERE status != 'pending' AND {in_scope}"
-        ).fetchone()[0]
-        pending = self.conn.execute(
-            """SELECT COUNT(*) FROM suggestions g WHERE g.status = 'pending' AND EXISTS (
-                 SELECT 1 FROM temp.tag_proposals p
-                 WHERE p.segment_id = g.segment_id AND p.code_id = g.code_id)"""
-        ).fetchone()[0]
-        updated = self.conn.execute(
-            """UPDATE suggestions AS g SET source = p.source, score = p.score,
-                 evidence = p.evidence, codebook_digest = ?, model_score = p.model_score,
-                 updated = ?
-               FROM temp.tag_proposals AS p
-               WHERE g.segment_id = p.segment_id AND g.code_id = p.code_id
-                 AND g.status = 'pending'
-                 AND NOT (g.source IS p.source AND g.score IS p.score
-                   AND g.evidence IS p.evidence AND g.codebook_digest IS ?
-                   AND g.model_score IS p.model_score)""",
-            (digest, stamp, digest),
-        ).rowcount
-        # "+segment_id": scanning the suggestions beats looking each scope segment up.
-        removed = self.conn.execute(
-            f"""DELETE FROM suggestions WHERE status = 'pending'
-                AND source IN ('rule', 'model', 'rule+model') AND +{in_scope}
-                AND NOT EXISTS (SELECT 1 FROM temp.tag_proposals p
-                  WHERE p.segment_id = suggestions.segment_id
-                  AND p.code_id = suggestions.code_id)"""
-        ).rowcount
-        new = self.conn.execute(
-            """SELECT p.segment_id, p.code_id, p.source, p.score, p.evidence, p.model_score
-               FROM temp.tag_proposals p
-               WHERE NOT EXISTS (SELECT 1 FROM suggestions g
-                   WHERE g.segment_id = p.segment_id AND g.code_id = p.code_id)
-                 AND NOT EXISTS (SELECT 1 FROM codings c
-                   WHERE c.segment_id = p.segment_id AND c.code_id = p.code_id
-                   AND c.status = 'accepted')
-               ORDER BY p.segment_id, p.code_id"""
-        ).fetchall()
-        self.conn.executemany(
-            """INSERT INTO suggestions (id, segment_id, code_id, source, score, evidence,
-                 codebook_digest, model_score, status, created, updated)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)""",
-            (
-                (
-                    make_id(sid, code),
-                    sid,
-                    code,
-                    source,
-                    score,
-                    evidence,
-                    digest,
-                    model,
-                    stamp,
-                    stamp,
-                )
-                for sid, code, source, score, evidence, model in new
-            ),
-        )
-        return len(new), updated, pending - updated, removed, int(kept)
-
     # --- codes and codebooks ---------------------------------------------------------------
     def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
         """Upsert (id, label, parent, definition) in order; retire codes no longer listed.
@@ -387,7 +141,7 @@ class Store:
         self, *, city: str | None = None, include_interviewer: bool = False
     ) -> list[tuple[str, int, str, str]]:
         """(segment id, start, text, city) of the segments that 'tag' matches, in order."""
-        sql, params = self._tag_scope_sql(
+        sql, params = scope_sql(
             "s.id, s.start, s.text, COALESCE(d.city, '')", "", city, include_interviewer
         )
         return [

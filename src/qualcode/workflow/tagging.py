@@ -29,6 +29,8 @@ from qualcode.textutil import sha256_hex, suggestion_id
 
 if TYPE_CHECKING:  # the review CSV's modules load only when a CSV is written
     from qualcode.review import ReviewRow
+    from qualcode.store.rows import ScopeSegment
+    from qualcode.store.tag_run import TagRun
 
 Progress = Callable[[int, int, str], None]
 _ANALYSE_BATCH = 2000
@@ -178,7 +180,9 @@ def index_forms(
     return len(missing)
 
 
-def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: bool) -> TokenArrays:
+def token_arrays(
+    project: Project, fresh: list[ScopeSegment], *, matched: bool, run: TagRun
+) -> TokenArrays:
     """The tokens, as arrays, of the segments in the tag scope that were (or were not) matched
     before; ``fresh`` (segment id, start) are tokenised first: they never were."""
     import numpy as np
@@ -197,7 +201,7 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
             )
             for sid, toks in tokenised.items()
         )
-    rows = store.scope_token_forms(matched=matched)
+    rows = run.scope_token_forms(matched=matched)
     bounds = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(forms) // 4 for _, forms in rows], out=bounds[1:])
     forms = np.frombuffer(b"".join(forms for _, forms in rows), dtype=np.int32)
@@ -264,11 +268,16 @@ def tag(
     with store.transaction():
         # Matches are cached per code and segment; only what changed is matched again.
         rules = rule_digests(codebook)
-        old_rules = store.tag_rule_digests(f"{index_key(analyzer)}|{_MATCHER_VERSION}")
+        run = store.start_tag_run(
+            f"{index_key(analyzer)}|{_MATCHER_VERSION}",
+            city=city,
+            include_interviewer=include_interviewer,
+        )
+        old_rules = run.old_rule_digests
         changed = sorted(
             c for c in rules.keys() | old_rules.keys() if rules.get(c) != old_rules.get(c)
         )
-        scope = store.open_tag_scope(city=city, include_interviewer=include_interviewer)
+        scope = run.scope
         cached_before = store.analysis.analysis_cache_size(analyser_key(analyzer))
         store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
         store.record_codebook(
@@ -284,12 +293,12 @@ def tag(
         # and the changed codes on the segments that were.
         work: list[tuple[TokenArrays, CompiledCodebook]] = []
         if scope.matched < scope.segments:
-            arrays = token_arrays(project, store.untokenised_in_scope(), matched=False)
+            arrays = token_arrays(project, run.untokenised_in_scope(), matched=False, run=run)
             new_forms = _index_new_forms(project, analyzer, arrays, progress)
             words += len(arrays.forms)
             work.append((arrays, compile_codebook(codebook)))
         if changed and scope.matched:
-            arrays = token_arrays(project, [], matched=True)
+            arrays = token_arrays(project, [], matched=True, run=run)
             work.append((arrays, compile_codebook(codebook, changed)))
         if progress:
             progress(0, 1, "matching")
@@ -306,13 +315,14 @@ def tag(
                 )
         if progress:
             progress(1, 1, "matching")
-        store.update_tag_cache(changed, found, sorted(rules.items()))
-        store.open_tag_proposals()
+        run.update_tag_cache(changed, found, sorted(rules.items()))
         model_id = None
         if use_model and store.model_data() is not None:
-            model_id = _add_model_proposals(project, analyzer, store.scope_segment_ids(), codebook)
-        new, updated, unchanged, removed, kept = store.reconcile_suggestions(digest, suggestion_id)
-        sources = store.tag_proposal_sources()
+            model_id = _add_model_proposals(
+                project, analyzer, run.scope_segment_ids(), codebook, run=run
+            )
+        reconciled = run.reconcile_suggestions(digest, suggestion_id)
+        sources = run.tag_proposal_sources()
         # The review rows carry every segment's text: load them only when a CSV is written.
         rows = pending_review_rows(project, city=city, order=order) if out is not None else []
         pending = store.pending_counts(city)
@@ -348,11 +358,11 @@ def tag(
         words=words,
         new_forms=new_forms,
         cached_forms=cached_before,
-        new=new,
-        updated=updated,
-        unchanged=unchanged,
-        removed=removed,
-        kept_decided=kept,
+        new=reconciled.new,
+        updated=reconciled.updated,
+        unchanged=reconciled.unchanged,
+        removed=reconciled.removed,
+        kept_decided=reconciled.kept_decided,
         pending_by_theme=by_theme,
         csv_path=str(out) if out else None,
         csv_rows=csv_rows,
@@ -363,7 +373,7 @@ def tag(
 
 
 def _add_model_proposals(
-    project: Project, analyzer: Analyzer, segment_ids: list[str], codebook: Codebook
+    project: Project, analyzer: Analyzer, segment_ids: list[str], codebook: Codebook, *, run: TagRun
 ) -> int | None:
     """Add the latest model's suggestions above each code's threshold to the rule proposals
     (temp.tag_proposals); mark rule+model where both agree."""
@@ -382,7 +392,7 @@ def _add_model_proposals(
         return None
     proposals = {
         (sid, code): _Proposal(source, score, evidence, model)
-        for sid, code, source, score, evidence, model in store.tag_proposals()
+        for sid, code, source, score, evidence, model in run.tag_proposals()
     }
     live = {c.id for c in codebook.codes if c.codable}
     for k, code in enumerate(predictions.codes):
@@ -400,7 +410,7 @@ def _add_model_proposals(
                 proposals[pair] = _Proposal(source, score, rule.evidence, p)
             elif p >= threshold:
                 proposals[pair] = _Proposal("model", p, "[]", p)
-    store.replace_tag_proposals(
+    run.replace_tag_proposals(
         (*pair, p.source, p.score, p.evidence, p.model_score)
         for pair, p in sorted(proposals.items())
     )
