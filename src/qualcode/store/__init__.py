@@ -14,6 +14,7 @@ from typing import Any
 
 from qualcode.errors import StoreError
 from qualcode.store.analysis import AnalysisCache
+from qualcode.store.codes import Codes
 from qualcode.store.connection import Database, connect, now
 from qualcode.store.documents import Documents
 from qualcode.store.rows import StatusRow, SuggestionState
@@ -27,6 +28,7 @@ class Store:
         self.db = Database(conn, path)
         self.documents = Documents(self.db)
         self.analysis = AnalysisCache(self.db)
+        self.codes = Codes(self.db)
         self.conn = conn
         self.path = path
 
@@ -86,56 +88,6 @@ class Store:
     # --- token index (fast re-tagging) ---------------------------------------------------------
     # --- tag cache (incremental re-tagging) ------------------------------------------------
     # --- codes and codebooks ---------------------------------------------------------------
-    def sync_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> list[str]:
-        """Upsert (id, label, parent, definition) in order; retire codes no longer listed.
-
-        Codes are never deleted: codings refer to them. Returns the ids that were retired.
-        """
-        self.conn.execute("PRAGMA defer_foreign_keys = ON")
-        stamp = now()
-        for position, (code_id, label, parent, definition) in enumerate(codes):
-            self.conn.execute(
-                """INSERT INTO codes (id, label, parent_id, definition, retired, updated, position)
-                   VALUES (?, ?, ?, ?, 0, ?, ?)
-                   ON CONFLICT(id) DO UPDATE SET label = excluded.label,
-                     parent_id = excluded.parent_id, definition = excluded.definition,
-                     retired = 0, position = excluded.position,
-                     updated = CASE WHEN codes.label IS excluded.label
-                       AND codes.parent_id IS excluded.parent_id
-                       AND codes.definition IS excluded.definition AND codes.retired = 0
-                       THEN codes.updated ELSE excluded.updated END""",
-                (code_id, label, parent, definition, stamp, position),
-            )
-        listed = {c[0] for c in codes}
-        retired = [
-            r[0]
-            for r in self.conn.execute("SELECT id FROM codes WHERE retired = 0 ORDER BY id")
-            if r[0] not in listed
-        ]
-        self.conn.executemany(
-            "UPDATE codes SET retired = 1, updated = ? WHERE id = ?", ((stamp, c) for c in retired)
-        )
-        return retired
-
-    def code_ids(self, *, include_retired: bool = False) -> dict[str, str]:
-        sql = "SELECT id, label FROM codes" + ("" if include_retired else " WHERE retired = 0")
-        return dict(self.conn.execute(sql + " ORDER BY position, id"))
-
-    def record_codebook(self, digest: str, name: str, version: str, source: str, data: str) -> None:
-        self.conn.execute("DELETE FROM codebooks WHERE digest = ?", (digest,))
-        self.conn.execute(
-            "INSERT INTO codebooks (digest, name, version, source, data, loaded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (digest, name, version, source, data, now()),
-        )
-
-    def latest_codebook(self) -> tuple[str, str, str] | None:
-        """(digest, source, JSON data) of the codebook 'tag' used last."""
-        row = self.conn.execute(
-            "SELECT digest, source, data FROM codebooks ORDER BY rowid DESC LIMIT 1"
-        ).fetchone()
-        return (str(row[0]), str(row[1]), str(row[2])) if row else None
-
     # --- tagging ---------------------------------------------------------------------------
     def segments_to_tag(
         self, *, city: str | None = None, include_interviewer: bool = False
@@ -409,21 +361,6 @@ class Store:
                    c.coder"""
             )
         ]
-
-    def upsert_codes(self, codes: Sequence[tuple[str, str, str | None, str]]) -> None:
-        """Add or update (id, label, parent, definition) without retiring any other code."""
-        self.conn.execute("PRAGMA defer_foreign_keys = ON")
-        stamp = now()
-        base = int(self.conn.execute("SELECT COALESCE(MAX(position), 0) FROM codes").fetchone()[0])
-        for i, (code_id, label, parent, definition) in enumerate(codes, start=1):
-            self.conn.execute(
-                """INSERT INTO codes (id, label, parent_id, definition, retired, updated, position)
-                   VALUES (?, ?, ?, ?, 0, ?, ?)
-                   ON CONFLICT(id) DO UPDATE SET label = excluded.label,
-                     parent_id = excluded.parent_id, definition = excluded.definition,
-                     retired = 0, updated = excluded.updated""",
-                (code_id, label, parent, definition, stamp, base + i),
-            )
 
     # --- name registry -------------------------------------------------------------------------
     def names(self) -> list[tuple[str, str, str, str, str, int, str]]:

@@ -334,9 +334,12 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
         )
     imported = skipped = codings = widened = 0
     with store.transaction():
-        store.upsert_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
-        if store.latest_codebook() is None:
-            store.record_codebook(
+        store.codes.upsert_codes(
+            [(c.id, c.label, c.parent, c.definition) for c in codebook.codes],
+            retire_missing=False,
+        )
+        if store.codes.latest_codebook() is None:
+            store.codes.record_codebook(
                 codebook.digest,
                 codebook.name,
                 codebook.version,

@@ -362,9 +362,9 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
     from qualcode.match import tokenize
 
     words = {form for form in _form_counts(project) if form.islower()}
-    latest = project.store.latest_codebook()
+    latest = project.store.codes.latest_codebook()
     if latest is not None:
-        words.update(t.form.casefold() for t in tokenize(latest[2]))
+        words.update(t.form.casefold() for t in tokenize(latest.data))
     return words, project.store.documents.cities()
 
 

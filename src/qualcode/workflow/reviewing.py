@@ -47,7 +47,7 @@ def apply_review(
 
     clean = project_pseudonymiser(project)
     shown = {sid: clean(text) for sid, text in texts.items()}
-    decisions, problems = validate_review(lines, infos, shown, store.code_ids(), texts)
+    decisions, problems = validate_review(lines, infos, shown, store.codes.code_ids(), texts)
     if problems and not skip_invalid:
         raise ReviewFileError(str(path), problems)
     accepted = rejected = added = undecided = unchanged = 0
@@ -166,7 +166,7 @@ def _check_segment_and_code(
         raise QualcodeError(
             f"unknown segment id '{segment_id}'", "segment ids are in 'qualcode export segments'"
         )
-    codes = store.code_ids(include_retired=include_retired)
+    codes = store.codes.code_ids(include_retired=include_retired)
     if code_id not in codes:
         import difflib
 

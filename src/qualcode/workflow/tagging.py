@@ -223,10 +223,10 @@ def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
 
 def load_project_codebook(project: Project) -> Codebook:
     """The codebook that 'tag' used last (stored in the project as JSON)."""
-    latest = project.store.latest_codebook()
+    latest = project.store.codes.latest_codebook()
     if latest is None:
         raise QualcodeError("this project has no codebook yet", "run 'qualcode tag' first")
-    _, source, data = latest
+    source, data = latest.source, latest.data
     import yaml
 
     return parse_codebook(yaml.safe_dump(json.loads(data), allow_unicode=True), source)
@@ -279,8 +279,11 @@ def tag(
         )
         scope = run.scope
         cached_before = store.analysis.analysis_cache_size(analyser_key(analyzer))
-        store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
-        store.record_codebook(
+        store.codes.upsert_codes(
+            [(c.id, c.label, c.parent, c.definition) for c in codebook.codes],
+            retire_missing=True,
+        )
+        store.codes.record_codebook(
             digest,
             codebook.name,
             codebook.version,
