@@ -38,7 +38,7 @@ def test_old_fixture_database_migrates_and_keeps_data(tmp_path: Path) -> None:
 def test_review_log_is_append_only(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "q.db", create=True)
     with store.transaction():
-        store.log("anna", "accept", code_id="x")
+        store.decisions.log("anna", "accept", code_id="x")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.conn.execute("DELETE FROM review_log")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -49,9 +49,9 @@ def test_review_log_is_append_only(tmp_path: Path) -> None:
 def test_transaction_rolls_back_everything(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "q.db", create=True)
     with pytest.raises(RuntimeError), store.transaction():
-        store.log("anna", "accept")
+        store.decisions.log("anna", "accept")
         with store.transaction():  # nested joins the outer transaction
-            store.log("anna", "reject")
+            store.decisions.log("anna", "reject")
         raise RuntimeError("boom")
     assert store.counts()["review_log"] == 0
     store.close()

@@ -16,8 +16,9 @@ from qualcode.errors import StoreError
 from qualcode.store.analysis import AnalysisCache
 from qualcode.store.codes import Codes
 from qualcode.store.connection import Database, connect, now
+from qualcode.store.decisions import Decisions
 from qualcode.store.documents import Documents
-from qualcode.store.rows import StatusRow, SuggestionState
+from qualcode.store.rows import StatusRow
 from qualcode.store.tag_run import TagRun, scope_sql
 
 
@@ -29,6 +30,7 @@ class Store:
         self.documents = Documents(self.db)
         self.analysis = AnalysisCache(self.db)
         self.codes = Codes(self.db)
+        self.decisions = Decisions(self.db)
         self.conn = conn
         self.path = path
 
@@ -68,22 +70,6 @@ class Store:
         return self.db.select_in(sql, values, before=before)
 
     # --- documents and segments ------------------------------------------------------------
-    def log(
-        self,
-        coder: str,
-        action: str,
-        *,
-        segment_id: str | None = None,
-        code_id: str | None = None,
-        suggestion_id: str | None = None,
-        detail: str | None = None,
-    ) -> None:
-        self.conn.execute(
-            """INSERT INTO review_log (at, coder, action, segment_id, code_id, suggestion_id,
-               detail) VALUES (?,?,?,?,?,?,?)""",
-            (now(), coder, action, segment_id, code_id, suggestion_id, detail),
-        )
-
     # --- language analysis cache ------------------------------------------------------------
     # --- token index (fast re-tagging) ---------------------------------------------------------
     # --- tag cache (incremental re-tagging) ------------------------------------------------
@@ -100,121 +86,7 @@ class Store:
             (str(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in self.conn.execute(sql, params)
         ]
 
-    def accepted_pairs(self) -> set[tuple[str, str]]:
-        return {
-            (str(r[0]), str(r[1]))
-            for r in self.conn.execute(
-                "SELECT segment_id, code_id FROM codings WHERE status = 'accepted'"
-            )
-        }
-
-    def pending_counts(self, city: str | None = None) -> dict[str, int]:
-        """Pending suggestions per code."""
-        if city is None:
-            # No join is needed: foreign keys tie every suggestion to a segment and a document.
-            sql = "SELECT g.code_id, COUNT(*) FROM suggestions g WHERE g.status = 'pending'"
-            params: tuple[str, ...] = ()
-        else:
-            sql = """SELECT g.code_id, COUNT(*) FROM suggestions g
-                     JOIN segments s ON s.id = g.segment_id
-                     JOIN documents d ON d.id = s.document_id
-                     WHERE g.status = 'pending' AND d.city = ?"""
-            params = (city,)
-        return {str(c): int(n) for c, n in self.conn.execute(sql + " GROUP BY g.code_id", params)}
-
-    def pending_review_rows(self, city: str | None = None) -> list[tuple[Any, ...]]:
-        """Pending suggestions as review rows, sorted by document, position and code order."""
-        sql = """SELECT g.id, s.id, COALESCE(d.city, ''), d.name, COALESCE(s.speaker, ''),
-                        g.code_id, c.label, g.score, g.source, COALESCE(g.evidence, ''),
-                        s.text, s.start, g.model_score
-                 FROM suggestions g
-                 JOIN segments s ON s.id = g.segment_id
-                 JOIN documents d ON d.id = s.document_id
-                 JOIN codes c ON c.id = g.code_id
-                 WHERE g.status = 'pending'"""
-        params: tuple[str, ...] = ()
-        if city is not None:
-            sql += " AND d.city = ?"
-            params = (city,)
-        sql += " ORDER BY d.name, s.seq, c.position, c.id"
-        return [tuple(r) for r in self.conn.execute(sql, params)]
-
     # --- decisions ---------------------------------------------------------------------------
-    def suggestion_infos(self, ids: Iterable[str]) -> dict[str, SuggestionState]:
-        rows = self._select_in(
-            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest
-               FROM suggestions WHERE id IN ({marks})""",
-            list(dict.fromkeys(ids)),
-        )
-        return {row[0]: SuggestionState(*row) for row in rows}
-
-    def insert_review_suggestion(self, suggestion_id: str, segment_id: str, code_id: str) -> None:
-        stamp = now()
-        self.conn.execute(
-            """INSERT OR IGNORE INTO suggestions (id, segment_id, code_id, source, status,
-                 created, updated) VALUES (?, ?, ?, 'review', 'pending', ?, ?)""",
-            (suggestion_id, segment_id, code_id, stamp, stamp),
-        )
-
-    def suggestion_for(self, segment_id: str, code_id: str) -> SuggestionState | None:
-        row = self.conn.execute(
-            """SELECT id, segment_id, code_id, status, source, score, evidence, codebook_digest
-               FROM suggestions WHERE segment_id = ? AND code_id = ?""",
-            (segment_id, code_id),
-        ).fetchone()
-        return SuggestionState(*row) if row else None
-
-    def set_suggestion_status(self, suggestion_id: str, status: str, coder: str) -> bool:
-        cursor = self.conn.execute(
-            """UPDATE suggestions SET status = ?, coder = ?, updated = ?
-               WHERE id = ? AND (status != ? OR coder IS NOT ?)""",
-            (status, coder, now(), suggestion_id, status, coder),
-        )
-        return cursor.rowcount > 0
-
-    def coding_status(self, segment_id: str, code_id: str, coder: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT status FROM codings WHERE segment_id = ? AND code_id = ? AND coder = ?",
-            (segment_id, code_id, coder),
-        ).fetchone()
-        return str(row[0]) if row else None
-
-    def accept_coding(
-        self, segment_id: str, code_id: str, coder: str, source: str, score: float | None
-    ) -> bool:
-        """Make (segment, code, coder) an accepted coding; False if it already was."""
-        if self.coding_status(segment_id, code_id, coder) == "accepted":
-            return False
-        stamp = now()
-        self.conn.execute(
-            """INSERT INTO codings (segment_id, code_id, coder, source, status, score, created,
-                 updated) VALUES (?, ?, ?, ?, 'accepted', ?, ?, ?)
-               ON CONFLICT(segment_id, code_id, coder) DO UPDATE SET status = 'accepted',
-                 source = excluded.source, score = excluded.score, updated = excluded.updated""",
-            (segment_id, code_id, coder, source, score, stamp, stamp),
-        )
-        return True
-
-    def remove_coding(self, segment_id: str, code_id: str, coder: str) -> bool:
-        cursor = self.conn.execute(
-            """UPDATE codings SET status = 'removed', updated = ?
-               WHERE segment_id = ? AND code_id = ? AND coder = ? AND status = 'accepted'""",
-            (now(), segment_id, code_id, coder),
-        )
-        return cursor.rowcount > 0
-
-    def coding_export_rows(self) -> list[tuple[object, ...]]:
-        return [
-            tuple(r)
-            for r in self.conn.execute(
-                """SELECT c.segment_id, d.name, COALESCE(d.city, ''), c.code_id, c.coder,
-                          c.source, c.status, c.created
-                   FROM codings c JOIN segments s ON s.id = c.segment_id
-                   JOIN documents d ON d.id = s.document_id
-                   ORDER BY d.name, s.seq, c.code_id, c.coder"""
-            )
-        ]
-
     # --- training and models -----------------------------------------------------------------
     def reviewed_segments(self) -> list[tuple[str, str, str]]:
         """(segment id, document id, text) of codable segments in documents with decisions."""
@@ -232,14 +104,6 @@ class Store:
                    ORDER BY d.name, s.seq"""
             )
         ]
-
-    def rejected_pairs(self) -> set[tuple[str, str]]:
-        return {
-            (str(r[0]), str(r[1]))
-            for r in self.conn.execute(
-                "SELECT segment_id, code_id FROM suggestions WHERE status = 'rejected'"
-            )
-        }
 
     def save_model(
         self,

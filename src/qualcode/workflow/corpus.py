@@ -226,7 +226,7 @@ def _replace(
             carried += 1
             continue
         lost.append(_describe(ref, old))
-        store.log(
+        store.decisions.log(
             project.settings.coder,
             "lost-on-replace",
             segment_id=ref.segment_id,

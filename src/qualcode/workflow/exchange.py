@@ -398,8 +398,10 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 widened += 1
             coder = users.get(coding.user_guid or "", "qdpx")
             for segment_id, _, _ in hit:
-                if store.accept_coding(segment_id, code_ids[coding.code_guid], coder, "qdpx", None):
-                    store.log(
+                if store.decisions.accept_coding(
+                    segment_id, code_ids[coding.code_guid], coder, "qdpx", None
+                ):
+                    store.decisions.log(
                         coder,
                         "import",
                         segment_id=segment_id,

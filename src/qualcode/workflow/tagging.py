@@ -328,7 +328,7 @@ def tag(
         sources = run.tag_proposal_sources()
         # The review rows carry every segment's text: load them only when a CSV is written.
         rows = pending_review_rows(project, city=city, order=order) if out is not None else []
-        pending = store.pending_counts(city)
+        pending = store.decisions.pending_counts(city)
 
     csv_rows = 0
     if out is not None:
@@ -516,7 +516,24 @@ def pending_review_rows(
 ) -> list[ReviewRow]:
     from qualcode.review import ReviewRow
 
-    rows = [ReviewRow(*r) for r in project.store.pending_review_rows(city)]
+    rows = [
+        ReviewRow(
+            suggestion_id=r.suggestion_id,
+            segment_id=r.segment_id,
+            city=r.city,
+            document=r.document,
+            speaker=r.speaker,
+            code=r.code,
+            code_label=r.code_label,
+            score=r.score,
+            source=r.source,
+            evidence=r.evidence,
+            text=r.text,
+            segment_start=r.segment_start,
+            model_score=r.model_score,
+        )
+        for r in project.store.decisions.pending_review_rows(city)
+    ]
     if order == "uncertainty":
         # Active learning: the segments whose probabilities sit closest to 0.5 come first,
         # so each review round teaches the model the most. Stable sort keeps document order.

@@ -85,8 +85,8 @@ def training_set(project: Project, codebook: Codebook, min_examples: int) -> Tra
             "nothing to learn from yet: no reviewed documents",
             "review suggestions first ('qualcode review FILE')",
         )
-    accepted = store.accepted_pairs()
-    rejected = store.rejected_pairs() - accepted
+    accepted = store.decisions.accepted_pairs()
+    rejected = store.decisions.rejected_pairs() - accepted
     index = {sid: i for i, (sid, _, _) in enumerate(segments)}
     positives: dict[str, set[int]] = {}
     for sid, code in accepted:
@@ -363,7 +363,7 @@ def evaluate(
         raise QualcodeError("evaluation needs at least 2 reviewed documents")
     folds = min(folds, n_docs)
     store = project.store
-    accepted = store.accepted_pairs()
+    accepted = store.decisions.accepted_pairs()
     index = {sid: i for i, sid in enumerate(data.segment_ids)}
     gold = {(sid, c) for sid, c in accepted if sid in index}
     rules = {(sid, c) for sid, c in rule_matches(project, codebook, data.segment_ids)}
