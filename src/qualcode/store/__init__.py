@@ -18,6 +18,7 @@ from qualcode.store.codes import Codes
 from qualcode.store.connection import Database, connect, now
 from qualcode.store.decisions import Decisions
 from qualcode.store.documents import Documents
+from qualcode.store.models import Models
 from qualcode.store.rows import StatusRow
 from qualcode.store.tag_run import TagRun, scope_sql
 
@@ -31,6 +32,7 @@ class Store:
         self.analysis = AnalysisCache(self.db)
         self.codes = Codes(self.db)
         self.decisions = Decisions(self.db)
+        self.models = Models(self.db)
         self.conn = conn
         self.path = path
 
@@ -104,44 +106,6 @@ class Store:
                    ORDER BY d.name, s.seq"""
             )
         ]
-
-    def save_model(
-        self,
-        *,
-        version: str,
-        training_digest: str,
-        codebook_digest: str,
-        summary: str,
-        data: bytes,
-    ) -> int:
-        cursor = self.conn.execute(
-            """INSERT INTO models (created, qualcode_version, training_digest, codebook_digest,
-                 summary, data) VALUES (?, ?, ?, ?, ?, ?)""",
-            (now(), version, training_digest, codebook_digest, summary, data),
-        )
-        return int(cursor.lastrowid or 0)
-
-    def models(self) -> list[tuple[int, str, str, str, str, str]]:
-        """(id, created, version, training digest, codebook digest, summary JSON), newest first."""
-        return [
-            (int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
-            for r in self.conn.execute(
-                """SELECT id, created, qualcode_version, training_digest, codebook_digest,
-                          summary FROM models ORDER BY id DESC"""
-            )
-        ]
-
-    def model_data(self, model_id: int | None = None) -> tuple[int, bytes, str] | None:
-        """(id, archive, summary JSON) of one model, by default the newest."""
-        if model_id is None:
-            row = self.conn.execute(
-                "SELECT id, data, summary FROM models ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        else:
-            row = self.conn.execute(
-                "SELECT id, data, summary FROM models WHERE id = ?", (model_id,)
-            ).fetchone()
-        return (int(row[0]), bytes(row[1]), str(row[2])) if row else None
 
     # --- matrices and reports ----------------------------------------------------------------
     def matrix_documents(self) -> list[tuple[Any, ...]]:

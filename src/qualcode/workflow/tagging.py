@@ -320,7 +320,7 @@ def tag(
             progress(1, 1, "matching")
         run.update_tag_cache(changed, found, sorted(rules.items()))
         model_id = None
-        if use_model and store.model_data() is not None:
+        if use_model and store.models.model_data() is not None:
             model_id = _add_model_proposals(
                 project, analyzer, run.scope_segment_ids(), codebook, run=run
             )

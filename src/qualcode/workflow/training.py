@@ -252,7 +252,7 @@ def train(
         "macro_f1": macro,
     }
     with project.store.transaction():
-        model_id = project.store.save_model(
+        model_id = project.store.models.save_model(
             version=__version__,
             training_digest=data.digest,
             codebook_digest=codebook.digest,
@@ -289,8 +289,10 @@ class StoredModel:
 
 def list_models(project: Project) -> list[StoredModel]:
     return [
-        StoredModel(i, created, version, tdigest, cdigest, json.loads(summary))
-        for i, created, version, tdigest, cdigest, summary in project.store.models()
+        StoredModel(
+            m.id, m.created, m.version, m.training_digest, m.codebook_digest, json.loads(m.summary)
+        )
+        for m in project.store.models.all()
     ]
 
 
@@ -306,12 +308,12 @@ def predict_with_latest(project: Project, texts: Sequence[str]) -> ModelPredicti
     """Calibrated probabilities of the newest stored model, or None if there is none."""
     from qualcode.classify import SegmentClassifier
 
-    stored = project.store.model_data()
+    stored = project.store.models.model_data()
     if stored is None:
         return None
-    model_id, data, summary_text = stored
-    model, extra = SegmentClassifier.from_bytes(data)
-    summary = json.loads(summary_text)
+    model_id = stored.id
+    model, extra = SegmentClassifier.from_bytes(stored.data)
+    summary = json.loads(stored.summary)
     codes = [str(c) for c in extra["codes"]]
     probs = model.predict_proba(list(texts)) if texts else np.zeros((0, len(codes)))
     return ModelPredictions(
