@@ -7,7 +7,7 @@ the store exactly as it was.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -15,10 +15,11 @@ from typing import Any
 from qualcode.errors import StoreError
 from qualcode.store.analysis import AnalysisCache
 from qualcode.store.codes import Codes
-from qualcode.store.connection import Database, connect, now
+from qualcode.store.connection import Database, connect
 from qualcode.store.decisions import Decisions
 from qualcode.store.documents import Documents
 from qualcode.store.models import Models
+from qualcode.store.names import Names
 from qualcode.store.rows import StatusRow
 from qualcode.store.tag_run import TagRun, scope_sql
 
@@ -33,6 +34,7 @@ class Store:
         self.codes = Codes(self.db)
         self.decisions = Decisions(self.db)
         self.models = Models(self.db)
+        self.names = Names(self.db)
         self.conn = conn
         self.path = path
 
@@ -191,26 +193,6 @@ class Store:
         ]
 
     # --- name registry -------------------------------------------------------------------------
-    def names(self) -> list[tuple[str, str, str, str, str, int, str]]:
-        """(name, kind, action, pseudonym, forms JSON, count, source), sorted by name."""
-        return [
-            (str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5]), str(r[6]))
-            for r in self.conn.execute(
-                "SELECT name, kind, action, pseudonym, forms, count, source FROM names "
-                "ORDER BY name"
-            )
-        ]
-
-    def upsert_names(self, rows: Iterable[tuple[str, str, str, str, str, int, str]]) -> None:
-        self.conn.executemany(
-            """INSERT INTO names (name, kind, action, pseudonym, forms, count, source, updated)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-               ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, action = excluded.action,
-                 pseudonym = excluded.pseudonym, forms = excluded.forms,
-                 count = excluded.count, source = excluded.source, updated = excluded.updated""",
-            ((*r, now()) for r in rows),
-        )
-
     # --- reporting -------------------------------------------------------------------------
     def status_rows(self) -> list[StatusRow]:
         """Documents, segments (and interviewer turns among them) and words per city and kind."""

@@ -34,8 +34,8 @@ def registry(project: Project) -> list[RegistryEntry]:
     from qualcode.pseudonymise import NameCandidate, RegistryEntry, assign_pseudonyms
 
     stored = [
-        RegistryEntry(name, kind, action, pseudonym, tuple(json.loads(forms)))  # type: ignore[arg-type]
-        for name, kind, action, pseudonym, forms, _, _ in project.store.names()
+        RegistryEntry(r.name, r.kind, r.action, r.pseudonym, tuple(json.loads(r.forms)))  # type: ignore[arg-type]
+        for r in project.store.names.all()
     ]
     known = {e.name for e in stored}
     participants = project.store.documents.participants()
@@ -76,7 +76,7 @@ def detect(
     cities = set(store.documents.cities())
     entries = assign_pseudonyms(candidates, roles=roles, existing=existing)
     counts = {c.name: c.count for c in candidates}
-    before = {name for name, *_ in store.names()}
+    before = {r.name for r in store.names.all()}
     rows = []
     for e in entries:
         action = "ignore" if e.name in cities else e.action
@@ -94,7 +94,7 @@ def detect(
             )
         )
     with store.transaction():
-        store.upsert_names(rows)
+        store.names.upsert_names(rows)
     _forget(project)
     if progress:
         progress(1, 1, "")
@@ -108,7 +108,7 @@ def detect(
 
 def export_names(project: Project, out: Path) -> int:
     entries = registry(project)
-    stored = {name: (count, source) for name, _, _, _, _, count, source in project.store.names()}
+    stored = {r.name: (r.count, r.source) for r in project.store.names.all()}
     rows = [
         (
             e.name,
@@ -179,7 +179,7 @@ def import_names(project: Project, path: Path) -> int:
             pseudonyms[pseudonym] = pseudonyms.get(pseudonym, 0) + 1
     rows = _fill_pseudonyms(project, rows)
     with project.store.transaction():
-        project.store.upsert_names(rows)
+        project.store.names.upsert_names(rows)
     _forget(project)
     return len(rows)
 
