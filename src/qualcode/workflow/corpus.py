@@ -266,7 +266,7 @@ def _describe(ref: CodingRef, old: Segment) -> str:
 
 
 def status(project: Project) -> list[StatusRow]:
-    return project.store.status_rows()
+    return project.store.reads.status_rows()
 
 
 def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
@@ -276,17 +276,19 @@ def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -
     # Participant and speaker columns carry names too: they pass the same filter as the text.
     rows = [
         (
-            r[0],
-            r[1],
-            r[2],
-            clean(str(r[3] or "")),
-            r[4],
-            r[5],
-            clean(str(r[6] or "")),
-            *r[7:10],
-            clean(str(r[10])),
+            r.segment_id,
+            r.document,
+            r.city,
+            clean(str(r.participant or "")),
+            r.role,
+            r.kind,
+            clean(str(r.speaker or "")),
+            r.is_interviewer,
+            r.start,
+            r.end,
+            clean(str(r.text)),
         )
-        for r in project.store.segment_export_rows()
+        for r in project.store.reads.segment_export_rows()
     ]
     write_csv(out, SEGMENT_COLUMNS, rows)
     return len(rows)

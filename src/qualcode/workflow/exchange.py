@@ -107,25 +107,26 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     mapper: TextMapper = text_mapper(project) if pseudonymise else unchanged_mapper
     sources = []
     maps: dict[str, Callable[[int], int]] = {}
-    docs = store.export_documents()
-    for doc_id, name, *_rest, text in docs:
-        new_text, move = mapper(text)
-        maps[doc_id] = move
-        sources.append(refi.RefiSource(refi.guid_for("document", doc_id), name, new_text))
-    coders = sorted({row[5] for row in store.export_codings()}) or [project.settings.coder]
+    docs = store.reads.export_documents()
+    for doc in docs:
+        new_text, move = mapper(doc.text)
+        maps[doc.id] = move
+        sources.append(refi.RefiSource(refi.guid_for("document", doc.id), doc.name, new_text))
+    exported = store.reads.export_codings()
+    coders = sorted({c.coder for c in exported}) or [project.settings.coder]
     users = tuple(refi.RefiUser(refi.guid_for("user", c), c) for c in coders)
     known = {c.id for c in codebook.codes}
     codings = tuple(
         refi.RefiCoding(
-            guid=refi.guid_for("coding", segment, code, coder),
-            source_guid=refi.guid_for("document", doc),
-            start=maps[doc](start),
-            end=maps[doc](end),
-            code_guid=refi.guid_for("code", code),
-            user_guid=refi.guid_for("user", coder),
+            guid=refi.guid_for("coding", c.segment_id, c.code_id, c.coder),
+            source_guid=refi.guid_for("document", c.document_id),
+            start=maps[c.document_id](c.start),
+            end=maps[c.document_id](c.end),
+            code_guid=refi.guid_for("code", c.code_id),
+            user_guid=refi.guid_for("user", c.coder),
         )
-        for segment, doc, start, end, code, coder in store.export_codings()
-        if code in known
+        for c in exported
+        if c.code_id in known
     )
     variables = tuple(
         refi.RefiVariable(refi.guid_for("variable", v), v, "Date" if v == "date" else "Text")
@@ -134,24 +135,24 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     var = {v.name: v.guid for v in variables}
     cases = []
     by_city: dict[str, list[str]] = {}
-    for doc_id, name, city, _participant, role, org, kind, date, _text in docs:
-        by_city.setdefault(city or "", []).append(refi.guid_for("document", doc_id))
+    for doc in docs:
+        by_city.setdefault(doc.city or "", []).append(refi.guid_for("document", doc.id))
         values = [
             (var[k], str(v))
             for k, v in (
-                ("city", city),
-                ("role", role),
-                ("organisation_type", org),
-                ("kind", kind),
-                ("date", date),
+                ("city", doc.city),
+                ("role", doc.role),
+                ("organisation_type", doc.organisation_type),
+                ("kind", doc.kind),
+                ("date", doc.date),
             )
             if v
         ]
         cases.append(
             refi.RefiCase(
-                refi.guid_for("case", "document", doc_id),
-                name,
-                source_guids=(refi.guid_for("document", doc_id),),
+                refi.guid_for("case", "document", doc.id),
+                doc.name,
+                source_guids=(refi.guid_for("document", doc.id),),
                 values=tuple(values),
             )
         )

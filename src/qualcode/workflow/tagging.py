@@ -498,16 +498,18 @@ def rule_matches(
     analyzer, _ = resolve_analyzer(project)
     wanted = set(segment_ids)
     segments = [
-        s for s in project.store.segments_to_tag(include_interviewer=True) if s[0] in wanted
+        s
+        for s in project.store.reads.segments_to_tag(include_interviewer=True)
+        if s.segment_id in wanted
     ]
-    tokens = [tokenize(text, start) for _, start, text, _ in segments]
+    tokens = [tokenize(s.text, s.start) for s in segments]
     with project.store.transaction():
         keys, _ = analyse_forms(project, analyzer, (t.form for toks in tokens for t in toks))
     compiled = compile_codebook(codebook)
     return [
-        (sid, m.code_id)
-        for (sid, _, _, _), toks in zip(segments, tokens, strict=True)
-        for m in match_tokens(sid, toks, keys, compiled)
+        (s.segment_id, m.code_id)
+        for s, toks in zip(segments, tokens, strict=True)
+        for m in match_tokens(s.segment_id, toks, keys, compiled)
     ]
 
 

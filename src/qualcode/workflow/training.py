@@ -79,7 +79,7 @@ class TrainingSet:
 
 def training_set(project: Project, codebook: Codebook, min_examples: int) -> TrainingSet:
     store = project.store
-    segments = store.reviewed_segments()
+    segments = store.reads.reviewed_segments()
     if not segments:
         raise QualcodeError(
             "nothing to learn from yet: no reviewed documents",
@@ -87,7 +87,7 @@ def training_set(project: Project, codebook: Codebook, min_examples: int) -> Tra
         )
     accepted = store.decisions.accepted_pairs()
     rejected = store.decisions.rejected_pairs() - accepted
-    index = {sid: i for i, (sid, _, _) in enumerate(segments)}
+    index = {s.segment_id: i for i, s in enumerate(segments)}
     positives: dict[str, set[int]] = {}
     for sid, code in accepted:
         if sid in index:
@@ -106,9 +106,9 @@ def training_set(project: Project, codebook: Codebook, min_examples: int) -> Tra
             weights[index[sid], column[code]] = EXPLICIT_NEGATIVE_WEIGHT
             explicit += 1
     return TrainingSet(
-        segment_ids=[s[0] for s in segments],
-        documents=[s[1] for s in segments],
-        texts=[s[2] for s in segments],
+        segment_ids=[s.segment_id for s in segments],
+        documents=[s.document_id for s in segments],
+        texts=[s.text for s in segments],
         codes=codes,
         y=y,
         weights=weights,
