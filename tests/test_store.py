@@ -97,6 +97,8 @@ def test_tag_run_enforces_its_order(tmp_path: Path) -> None:
         assert run.tag_proposal_sources() == []
     with store.transaction():
         assert store.start_tag_run("voikko|match.v1").old_rule_digests == {"yhteistyo": "abc"}
+        with pytest.raises(TagRunOrderError, match="count the proposals: a newer run has started"):
+            run.tag_proposal_sources()
         # A cache made with another analyzer is emptied before the scope reads it.
         assert store.start_tag_run("simplemma|match.v1").old_rule_digests == {}
         assert store.start_tag_run("voikko|match.v1").old_rule_digests == {}

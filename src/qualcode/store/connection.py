@@ -46,6 +46,7 @@ class Database:
         self.conn = conn
         self.path = path
         self._depth = 0
+        self.tag_run: object | None = None  # the one tag run whose temp tables are current
 
     @property
     def in_transaction(self) -> bool:

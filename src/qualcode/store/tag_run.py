@@ -12,7 +12,8 @@ A run (``store.start_tag_run(...)``, inside the command's transaction) goes:
 4. ``tag_proposals`` / ``replace_tag_proposals``: the model adds its proposals.
 5. ``reconcile_suggestions``: pending suggestions agree with the proposals. Once.
 
-A call out of order is a bug in qualcode, not a user error: it raises ``TagRunOrderError``.
+A call out of order, or on a run a newer one has replaced, is a bug in qualcode, not a user
+error: it raises ``TagRunOrderError``.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ class TagRun:
         if not db.in_transaction:
             raise TagRunOrderError("a tag run must start inside store.transaction()")
         self._db = db
+        db.tag_run = self  # the temp tables are the connection's: an older run loses them
         self.old_rule_digests = self._rule_digests(index)
         self.scope = self._open_scope(city, include_interviewer)
         self._stage = _SCOPED
 
     def _expect(self, stages: tuple[int, ...], doing: str) -> None:
+        if self._db.tag_run is not self:
+            raise TagRunOrderError(f"tag run: cannot {doing}: a newer run has started")
         if self._stage not in stages:
             raise TagRunOrderError(f"tag run: cannot {doing} once {_STAGE_NAMES[self._stage]}")
 
