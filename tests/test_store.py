@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, SAMPLE, Invoke
 from qualcode.errors import StoreError
 from qualcode.store import Store, TagRunOrderError
 from qualcode.store.migrations import MIGRATIONS
@@ -125,3 +126,20 @@ def test_upsert_codes_as_a_whole_codebook_or_as_an_import(tmp_path: Path) -> Non
         assert list(codes.code_ids()) == ["b", "a"]
         assert list(codes.code_ids(include_retired=True)) == ["b", "a", "c"]
     store.close()
+
+
+def test_status_json_serialises_the_store_rows(qc: Invoke) -> None:
+    # StatusRow keeps a __dict__ (no slots): 'status --json' dumps it as it is.
+    assert qc("import", SAMPLE).exit_code == 0
+    result = qc("status", "--json")
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert rows[0] == {
+        "city": "Ilvesvaara",
+        "kind": "interview",
+        "documents": 2,
+        "segments": 53,
+        "interviewer_segments": 26,
+        "words": 2626,
+    }
+    assert sum(r["documents"] for r in rows) == 15

@@ -4,6 +4,8 @@ Result sets of up to some ten thousand rows become frozen dataclasses with slots
 on the 'tag' path (a million words: tens of thousands of segments, every one a blob) stay
 plain tuples from sqlite3 under a named alias: building an object per row there would cost
 time for nothing, and the alias still tells mypy and the reader what each column is.
+The five row types older than this package keep their plain frozen dataclasses (callers may
+read their ``__dict__``, as ``status --json`` does).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ NameSpec = tuple[str, str, str, str, str, int, str]
 """(name, kind, action, pseudonym, forms JSON, count, source) of a registry row to upsert."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StoredDocument:
     id: str
     name: str
@@ -40,7 +42,7 @@ class StoredDocument:
     words: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: callers read its __dict__ (status --json)
 class StatusRow:
     city: str
     kind: str
@@ -50,7 +52,7 @@ class StatusRow:
     words: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SuggestionState:
     id: str
     segment_id: str
@@ -63,7 +65,7 @@ class SuggestionState:
     model_score: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TagScope:
     """The segments a 'tag' run matches: how many, and how many (with how many tokens) were
     matched by an earlier run."""
@@ -84,7 +86,7 @@ class Reconciled:
     kept_decided: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CodingRef:
     """A coding or decided suggestion attached to a segment (for carrying over on replace)."""
 
