@@ -34,6 +34,7 @@ from qualcode.store.documents import Documents
 from qualcode.store.models import Models
 from qualcode.store.names import Names
 from qualcode.store.reads import Reads
+from qualcode.store.rows import CodingRef, StatusRow, StoredDocument, SuggestionState, TagScope
 from qualcode.store.tag_run import TagRun, TagRunOrderError
 
 
@@ -83,4 +84,15 @@ class Store:
         return TagRun(self.db, index, city=city, include_interviewer=include_interviewer)
 
 
-__all__ = ["SQLITE_VERSION", "Store", "TagRun", "TagRunOrderError"]
+# The row types callers imported from here before the split still come from here.
+__all__ = [
+    "SQLITE_VERSION",
+    "CodingRef",
+    "StatusRow",
+    "Store",
+    "StoredDocument",
+    "SuggestionState",
+    "TagRun",
+    "TagRunOrderError",
+    "TagScope",
+]

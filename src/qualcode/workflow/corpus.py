@@ -20,7 +20,7 @@ from qualcode.ingest.metadata import MetadataRow, read_metadata
 from qualcode.project import Project
 from qualcode.records import DocumentMeta, Kind, Segment, Transcript
 from qualcode.segment import segment_document
-from qualcode.store.rows import CodingRef, StatusRow
+from qualcode.store import CodingRef, StatusRow
 from qualcode.textutil import suggestion_id
 
 Progress = Callable[[int, int, str], None]
