@@ -1,7 +1,7 @@
 """kill -9 inside a transaction: the store stays intact and a rerun reaches the same state.
 
 The command is held just before its COMMIT by the test-only QUALCODE_TEST_PAUSE_BEFORE_COMMIT
-hook (store.py), which touches qualcode.db.test-pause first, so the kill always lands inside
+hook (store/connection.py), which touches qualcode.db.test-pause first, so the kill always lands inside
 the transaction, after all its writes.
 """
 

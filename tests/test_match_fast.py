@@ -26,16 +26,18 @@ def reference(
     """Tokenise every segment again and run the plain per-token matcher."""
     project = open_project(project_dir)
     try:
-        segments = project.store.segments_to_tag()
-        tokens = [tokenize(text, start) for _, start, text, _ in segments]
+        segments = project.store.reads.segments_to_tag()
+        tokens = [tokenize(s.text, s.start) for s in segments]
         analyzer, _ = resolve_analyzer(project)
         with project.store.transaction():
             keys, _ = analyse_forms(project, analyzer, (t.form for ts in tokens for t in ts))
         compiled = compile_codebook(load_codebook(codebook))
         out = {}
-        for (sid, _, _, _), ts in zip(segments, tokens, strict=True):
-            for m in match_tokens(sid, ts, keys, compiled):
-                out[(sid, m.code_id)] = [[e.form, e.start, e.end, e.rule] for e in m.evidence]
+        for s, ts in zip(segments, tokens, strict=True):
+            for m in match_tokens(s.segment_id, ts, keys, compiled):
+                out[(s.segment_id, m.code_id)] = [
+                    [e.form, e.start, e.end, e.rule] for e in m.evidence
+                ]
         return out
     finally:
         project.close()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import platform
-import sqlite3
 from dataclasses import dataclass, field
 
 from qualcode import __version__
+from qualcode.store import SQLITE_VERSION
 
 SPACY_MODEL = "spacy_fi_experimental_web_md"
 VOIKKO_MISSING = (
@@ -68,7 +68,7 @@ def check_environment() -> EnvironmentReport:
     items = [
         Check("qualcode", True, __version__),
         Check("python", True, platform.python_version()),
-        Check("sqlite", True, sqlite3.sqlite_version),
+        Check("sqlite", True, SQLITE_VERSION),
     ]
     ok, detail = voikko_status()
     items.append(Check("voikko", ok, detail))

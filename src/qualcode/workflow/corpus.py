@@ -99,7 +99,7 @@ def import_paths(
     _check_unique_names(parsed)
     if not keep_file_names:
         people = {r.meta.participant for r in metadata.values() if r.meta.participant}
-        people.update(p for p, _, _ in project.store.participants())
+        people.update(p.participant for p in project.store.documents.participants())
         for transcript, _ in parsed:
             named = _names_in_file_name(transcript.name, people)
             if named:
@@ -196,22 +196,22 @@ def _store_one(
     project: Project, t: Transcript, segments: list[Segment], replace_changed: bool
 ) -> ImportOutcome:
     store = project.store
-    existing = store.document_by_name(t.name)
+    existing = store.documents.document_by_name(t.name)
     if existing is not None and existing.sha256 == t.sha256:
         if existing.meta != t.meta:
-            store.update_document_meta(existing.id, t.meta)
+            store.documents.update_document_meta(existing.id, t.meta)
             return ImportOutcome(
                 t.name, "metadata updated", existing.id, note="file unchanged; metadata updated"
             )
         return ImportOutcome(t.name, "unchanged", existing.id, note="already imported, unchanged")
     if existing is None:
-        twin = store.document_by_sha256(t.sha256) or store.document_by_id(t.id)
+        twin = store.documents.document_by_sha256(t.sha256) or store.documents.document_by_id(t.id)
         if twin is not None:
             return ImportOutcome(
                 t.name, "duplicate", twin.id, note=f"same text as '{twin.name}', skipped"
             )
-        store.insert_document(t)
-        store.insert_segments(segments)
+        store.documents.insert_document(t)
+        store.documents.insert_segments(segments)
         return ImportOutcome(t.name, "imported", t.id, len(segments), t.words)
     if not replace_changed:
         raise IngestError(
@@ -228,20 +228,20 @@ def _replace(
 ) -> ImportOutcome:
     store = project.store
     if old_id == t.id:  # same text, different bytes (e.g. line ends): segments stay valid
-        store.update_document_source(old_id, t)
+        store.documents.update_document_source(old_id, t)
         return ImportOutcome(t.name, "replaced", old_id, note="text unchanged; source updated")
-    twin = store.document_by_sha256(t.sha256) or store.document_by_id(t.id)
+    twin = store.documents.document_by_sha256(t.sha256) or store.documents.document_by_id(t.id)
     if twin is not None and twin.id != old_id:
         raise IngestError(
             t.source_path,
             f"the new version of '{t.name}' has the same text as '{twin.name}'",
             "a project holds each text once: check that you picked the right file",
         )
-    old_segments = store.segments(old_id)
-    decisions = store.decisions_on_document(old_id)
-    store.rename_document(old_id, f"{t.name}\x00replaced")
-    store.insert_document(t)
-    store.insert_segments(segments)
+    old_segments = store.documents.segments(old_id)
+    decisions = store.documents.decisions_on_document(old_id)
+    store.documents.rename_document(old_id, f"{t.name}\x00replaced")
+    store.documents.insert_document(t)
+    store.documents.insert_segments(segments)
     result = carry_over(
         project,
         decisions,
@@ -250,7 +250,7 @@ def _replace(
         document=t.name,
         coder=project.settings.coder,
     )
-    store.delete_document(old_id)
+    store.documents.delete_document(old_id)
     note = f"{result.carried} coding(s) carried over"
     if result.merged:
         note += f" ({result.merged} merged into the same coding)"
@@ -325,7 +325,9 @@ def carry_over(
             key = (ref.table, target.id, ref.code_id, ref.coder)
             kept = placed.get(key)
             if kept is None:
-                if store.move_decision(ref, target.id, suggestion_id(target.id, ref.code_id)):
+                if store.documents.move_decision(
+                    ref, target.id, suggestion_id(target.id, ref.code_id)
+                ):
                     placed[key] = ref
                     carried += 1
                     continue
@@ -336,7 +338,7 @@ def carry_over(
             else:
                 reason = f"the merged segment {target.id} keeps the {kept.status} one"
         lost.append(f"{_describe(ref, old)}: {reason}")
-        store.log(
+        store.decisions.log(
             coder,
             action,
             segment_id=ref.segment_id,
@@ -377,7 +379,7 @@ def _describe(ref: CodingRef, old: Segment) -> str:
 
 
 def status(project: Project) -> list[StatusRow]:
-    return project.store.status_rows()
+    return project.store.reads.status_rows()
 
 
 def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
@@ -387,17 +389,19 @@ def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -
     # Participant and speaker columns carry names too: they pass the same filter as the text.
     rows = [
         (
-            r[0],
-            r[1],
-            r[2],
-            clean(str(r[3] or "")),
-            r[4],
-            r[5],
-            clean(str(r[6] or "")),
-            *r[7:10],
-            clean(str(r[10])),
+            r.segment_id,
+            r.document,
+            r.city,
+            clean(str(r.participant or "")),
+            r.role,
+            r.kind,
+            clean(str(r.speaker or "")),
+            r.is_interviewer,
+            r.start,
+            r.end,
+            clean(str(r.text)),
         )
-        for r in project.store.segment_export_rows()
+        for r in project.store.reads.segment_export_rows()
     ]
     write_csv(out, SEGMENT_COLUMNS, rows)
     return len(rows)

@@ -119,7 +119,7 @@ def _source_guids(project: Project) -> dict[str, str]:
     ``source_path``), unless another document has it already; the others get a GUID derived
     from the document id, which no later import can change.
     """
-    documents = project.store.documents()
+    documents = project.store.documents.all()
     kept = {
         doc.id: m.group("guid")
         for doc in documents
@@ -146,26 +146,28 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     sources = []
     maps: dict[str, Callable[[int], int]] = {}
     guid_of = _source_guids(project)
-    docs = store.export_documents()
-    for doc_id, name, *_rest, text in docs:
-        new_text, move = mapper(text)
-        maps[doc_id] = move
+    docs = store.reads.export_documents()
+    for doc in docs:
+        new_text, move = mapper(doc.text)
+        maps[doc.id] = move
         # The offsets move with the text, so the segments stay on the same words.
-        bounds = [(move(s.start), move(s.end)) for s in store.segments(doc_id)]
+        bounds = [(move(s.start), move(s.end)) for s in store.documents.segments(doc.id)]
         sources.append(
             refi.RefiSource(
-                guid_of[doc_id], name, new_text, tuple((a, b) for a, b in bounds if a < b)
+                guid_of[doc.id], doc.name, new_text, tuple((a, b) for a, b in bounds if a < b)
             )
         )
-    coders = sorted({row[5] for row in store.export_codings()}) or [project.settings.coder]
+    exported = store.reads.export_codings()
+    coders = sorted({c.coder for c in exported}) or [project.settings.coder]
     users = tuple(refi.RefiUser(refi.guid_for("user", c), c) for c in coders)
     known = {c.id for c in codebook.codes}
     codings = []
-    for _segment, doc, start, end, code, coder in store.export_codings():
-        if code not in known:
+    for c in exported:
+        if c.code_id not in known:
             continue
-        source_guid, new_start, new_end = guid_of[doc], maps[doc](start), maps[doc](end)
-        code_guid, user_guid = refi.guid_for("code", code), refi.guid_for("user", coder)
+        source_guid = guid_of[c.document_id]
+        new_start, new_end = maps[c.document_id](c.start), maps[c.document_id](c.end)
+        code_guid, user_guid = refi.guid_for("code", c.code_id), refi.guid_for("user", c.coder)
         codings.append(
             refi.RefiCoding(
                 # From what the file says, not from the segment id: see the module docstring.
@@ -186,24 +188,24 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
     var = {v.name: v.guid for v in variables}
     cases = []
     by_city: dict[str, list[str]] = {}
-    for doc_id, name, city, _participant, role, org, kind, date, _text in docs:
-        by_city.setdefault(city or "", []).append(guid_of[doc_id])
+    for doc in docs:
+        by_city.setdefault(doc.city or "", []).append(guid_of[doc.id])
         values = [
             (var[k], str(v))
             for k, v in (
-                ("city", city),
-                ("role", role),
-                ("organisation_type", org),
-                ("kind", kind),
-                ("date", date),
+                ("city", doc.city),
+                ("role", doc.role),
+                ("organisation_type", doc.organisation_type),
+                ("kind", doc.kind),
+                ("date", doc.date),
             )
             if v
         ]
         cases.append(
             refi.RefiCase(
-                refi.guid_for("case", "source", guid_of[doc_id]),
-                name,
-                source_guids=(guid_of[doc_id],),
+                refi.guid_for("case", "source", guid_of[doc.id]),
+                doc.name,
+                source_guids=(guid_of[doc.id],),
                 values=tuple(values),
             )
         )
@@ -431,9 +433,12 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
         )
     imported = skipped = codings = widened = 0
     with store.transaction():
-        store.upsert_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
-        if store.latest_codebook() is None:
-            store.record_codebook(
+        store.codes.upsert_codes(
+            [(c.id, c.label, c.parent, c.definition) for c in codebook.codes],
+            retire_missing=False,
+        )
+        if store.codes.latest_codebook() is None:
+            store.codes.record_codebook(
                 codebook.digest,
                 codebook.name,
                 codebook.version,
@@ -450,7 +455,7 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 continue
             doc = document_id(text)
             name = source.name
-            if store.document_by_id(doc) or store.document_by_name(name):
+            if store.documents.document_by_id(doc) or store.documents.document_by_name(name):
                 warnings.append(f"source '{source.name}' is already in the project; skipped")
                 skipped += 1
                 continue
@@ -468,8 +473,8 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 words=count_words(text),
             )
             segments = _segments(doc, text, source.segments, move, project)
-            store.insert_document(transcript)
-            store.insert_segments(segments)
+            store.documents.insert_document(transcript)
+            store.documents.insert_segments(segments)
             segments_of[source.guid] = [(s.id, s.start, s.end) for s in segments]
             moves[source.guid] = move
             imported += 1
@@ -492,8 +497,10 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                 widened += 1
             coder = users.get(coding.user_guid or "", "qdpx")
             for segment_id, _, _ in hit:
-                if store.accept_coding(segment_id, code_ids[coding.code_guid], coder, "qdpx", None):
-                    store.log(
+                if store.decisions.accept_coding(
+                    segment_id, code_ids[coding.code_guid], coder, "qdpx", None
+                ):
+                    store.decisions.log(
                         coder,
                         "import",
                         segment_id=segment_id,

@@ -62,13 +62,13 @@ def agreement_report(
     from qualcode.workflow.tagging import load_project_codebook
 
     store = project.store
-    activity = store.coder_activity()
+    activity = store.reads.coder_activity()
     worked: dict[str, set[str]] = defaultdict(set)
     coded: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for coder, doc, segment, code_id in activity:
-        worked[coder].add(doc)
-        if code_id is not None and segment is not None:
-            coded[coder].add((segment, code_id))
+    for a in activity:
+        worked[a.coder].add(a.document_id)
+        if a.code_id is not None and a.segment_id is not None:
+            coded[a.coder].add((a.segment_id, a.code_id))
     known = sorted(worked)
     chosen = coders or known
     unknown = [c for c in chosen if c not in worked]
@@ -82,8 +82,8 @@ def agreement_report(
             "agreement needs at least two coders",
             f"coders in this project: {', '.join(known) or 'none'}",
         )
-    segments = store.codable_segments()
-    by_name = {name: doc for _, doc, name, _, _ in segments}
+    segments = store.reads.codable_segments()
+    by_name = {s.document: s.document_id for s in segments}
     if documents:
         missing = [d for d in documents if d not in by_name]
         if missing:
@@ -93,7 +93,7 @@ def agreement_report(
             )
         allowed = {by_name[d] for d in documents}
     else:
-        allowed = {doc for _, doc, _, _, _ in segments}
+        allowed = {s.document_id for s in segments}
     shared = {doc for doc in allowed if sum(doc in worked[c] for c in chosen) >= 2}
     codebook = load_project_codebook(project)
     codes = [c for c in codebook.codes if c.codable]
@@ -106,11 +106,13 @@ def agreement_report(
     pooled: list[list[int | None]] = []
     for c in codes:
         rows: list[list[int | None]] = []
-        for segment, doc, name, city, text in segments:
-            if doc not in shared:
+        for s in segments:
+            if s.document_id not in shared:
                 continue
             row: list[int | None] = [
-                (1 if (segment, c.id) in coded[coder] else 0) if doc in worked[coder] else None
+                (1 if (s.segment_id, c.id) in coded[coder] else 0)
+                if s.document_id in worked[coder]
+                else None
                 for coder in chosen
             ]
             rows.append(row)
@@ -118,7 +120,9 @@ def agreement_report(
             if len(present) >= 2 and len(set(present)) > 1:
                 yes = [coder for coder, v in zip(chosen, row, strict=True) if v == 1]
                 no = [coder for coder, v in zip(chosen, row, strict=True) if v == 0]
-                disagreements.append((segment, name, city, c.id, ";".join(yes), ";".join(no), text))
+                disagreements.append(
+                    (s.segment_id, s.document, s.city, c.id, ";".join(yes), ";".join(no), s.text)
+                )
         units_by_code[c.id] = rows
         pooled.extend(rows)
     results = []

@@ -33,15 +33,19 @@ def registry(project: Project) -> list[RegistryEntry]:
     from qualcode.pseudonymise import NameCandidate, RegistryEntry, assign_pseudonyms
 
     stored = [
-        RegistryEntry(name, kind, action, pseudonym, tuple(json.loads(forms)))  # type: ignore[arg-type]
-        for name, kind, action, pseudonym, forms, _, _ in project.store.names()
+        RegistryEntry(r.name, r.kind, r.action, r.pseudonym, tuple(json.loads(r.forms)))  # type: ignore[arg-type]
+        for r in project.store.names.all()
     ]
     known = {e.name for e in stored}
-    participants = project.store.participants()
-    missing = [NameCandidate(p, "person", (p,), 0) for p, _, _ in participants if p not in known]
+    participants = project.store.documents.participants()
+    missing = [
+        NameCandidate(p.participant, "person", (p.participant,), 0)
+        for p in participants
+        if p.participant not in known
+    ]
     if not missing:
         return stored
-    roles = {p: role for p, role, _ in participants if role}
+    roles = {p.participant: p.role for p in participants if p.role}
     return assign_pseudonyms(missing, roles=roles, existing=stored)
 
 
@@ -60,23 +64,23 @@ def detect(
     from qualcode.pseudonymise import RegistryEntry, assign_pseudonyms, detect_names
 
     store = project.store
-    texts = store.document_texts()
-    participants = store.participants()
+    texts = store.documents.document_texts()
+    participants = store.documents.participants()
     if progress:
         progress(0, 1, "detecting names")
-    candidates = detect_names(texts, known=[p for p, _, _ in participants])
+    candidates = detect_names(texts, known=[p.participant for p in participants])
     existing = registry(project)
-    roles = {p: role for p, role, _ in participants if role}
+    roles = {p.participant: p.role for p in participants if p.role}
     # Town names are not people: they stay in the registry as 'ignore', never replaced.
-    cities = set(store.cities())
+    cities = set(store.documents.cities())
     entries = assign_pseudonyms(candidates, roles=roles, existing=existing)
     counts = {c.name: c.count for c in candidates}
-    before = {name for name, *_ in store.names()}
+    before = {r.name for r in store.names.all()}
     rows = []
     for e in entries:
         action = "ignore" if e.name in cities else e.action
         entry = RegistryEntry(e.name, e.kind, action, e.pseudonym, e.forms)
-        source = "metadata" if any(e.name == p for p, _, _ in participants) else "detected"
+        source = "metadata" if any(e.name == p.participant for p in participants) else "detected"
         rows.append(
             (
                 entry.name,
@@ -89,7 +93,7 @@ def detect(
             )
         )
     with store.transaction():
-        store.upsert_names(rows)
+        store.names.upsert_names(rows)
     _forget(project)
     if progress:
         progress(1, 1, "")
@@ -103,7 +107,7 @@ def detect(
 
 def export_names(project: Project, out: Path) -> int:
     entries = registry(project)
-    stored = {name: (count, source) for name, _, _, _, _, count, source in project.store.names()}
+    stored = {r.name: (r.count, r.source) for r in project.store.names.all()}
     rows = [
         (
             e.name,
@@ -190,7 +194,7 @@ def import_names(project: Project, path: Path) -> int:
         )
     rows = _fill_pseudonyms(project, rows)
     with project.store.transaction():
-        project.store.upsert_names(rows)
+        project.store.names.upsert_names(rows)
     _forget(project)
     return len(rows)
 
@@ -231,7 +235,7 @@ def _fill_pseudonyms(project: Project, rows: list[_Row]) -> list[_Row]:
         if r[3]
     ]
     candidates = [NameCandidate(r[0], r[1], tuple(json.loads(r[4])), r[5]) for r in blank]  # type: ignore[arg-type]
-    roles = {p: role for p, role, _ in project.store.participants() if role}
+    roles = {p.participant: p.role for p in project.store.documents.participants() if p.role}
     assigned = assign_pseudonyms(candidates, roles=roles, existing=[*registry(project), *given])
     by_key: dict[tuple[str, str], str] = {
         (e.kind, e.name.casefold()): e.pseudonym for e in assigned
@@ -373,13 +377,13 @@ def _form_counts(project: Project) -> Counter[str]:
     from qualcode.match import tokenize
 
     store = project.store
-    blobs = [np.frombuffer(b, dtype=np.int32) for b in store.token_form_blobs()]
+    blobs = [np.frombuffer(b, dtype=np.int32) for b in store.analysis.token_form_blobs()]
     counts: Counter[str] = Counter()
     if blobs:
         ids, n = np.unique(np.concatenate(blobs), return_counts=True)
         used = dict(zip(ids.tolist(), n.tolist(), strict=True))
-        counts.update({f: used[i] for i, f in store.all_forms() if i in used})
-    for text in store.untokenised_segment_texts():
+        counts.update({f: used[i] for i, f in store.analysis.all_forms() if i in used})
+    for text in store.analysis.untokenised_segment_texts():
         counts.update(t.form for t in tokenize(text))
     return counts
 
@@ -393,10 +397,10 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
     from qualcode.match import tokenize
 
     words = {form for form in _form_counts(project) if form.islower()}
-    latest = project.store.latest_codebook()
+    latest = project.store.codes.latest_codebook()
     if latest is not None:
-        words.update(t.form.casefold() for t in tokenize(latest[2]))
-    return words, project.store.cities()
+        words.update(t.form.casefold() for t in tokenize(latest.data))
+    return words, project.store.documents.cities()
 
 
 def _file_text(path: Path) -> str:

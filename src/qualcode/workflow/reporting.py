@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
 from qualcode.errors import QualcodeError
 from qualcode.project import Project
+from qualcode.store.rows import MatrixCoding, MatrixDocument
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,29 +29,22 @@ Progress = Callable[[int, int, str], None]
 
 
 def load_matrix_data(project: Project, *, include_suggested: bool = False) -> MatrixData:
-    import pandas as pd
-
     from qualcode.matrix import MatrixData
 
-    documents = pd.DataFrame(
-        project.store.matrix_documents(),
-        columns=[
-            "id",
-            "name",
-            "city",
-            "participant",
-            "role",
-            "organisation_type",
-            "kind",
-            "date",
-            "words",
-        ],
-    )
-    codings = pd.DataFrame(
-        project.store.matrix_codings(include_suggested=include_suggested),
-        columns=["segment_id", "document_id", "code", "score", "source", "text", "seq", "speaker"],
+    documents = _frame(project.store.reads.matrix_documents(), MatrixDocument)
+    codings = _frame(
+        project.store.reads.matrix_codings(include_suggested=include_suggested),
+        MatrixCoding,
     )
     return MatrixData(documents=documents, codings=codings)
+
+
+def _frame(rows: Sequence[object], row_type: type) -> pd.DataFrame:
+    """A frame of store rows whose columns are the row type's fields, named as in the store."""
+    import pandas as pd
+
+    names = [f.name for f in dataclasses.fields(row_type)]
+    return pd.DataFrame([[getattr(r, n) for n in names] for r in rows], columns=names)
 
 
 def pseudonymiser(project: Project, enabled: bool = True) -> Callable[[str], str]:

@@ -45,9 +45,9 @@ def apply_review(
     store = project.store
     lines, table = read_review_table(path)
     ids = [line.values.get("suggestion_id", "").strip() for line in lines]
-    states = store.suggestion_infos(i for i in ids if i)
+    states = store.decisions.suggestion_infos(i for i in ids if i)
     infos = {sid: SuggestionInfo(s.segment_id, s.code_id) for sid, s in states.items()}
-    texts = store.segment_texts(
+    texts = store.documents.segment_texts(
         [s.segment_id for s in states.values()]
         + [line.values.get("segment_id", "").strip() for line in lines]
     )
@@ -55,7 +55,7 @@ def apply_review(
 
     clean = project_pseudonymiser(project)
     shown = {sid: clean(text) for sid, text in texts.items()}
-    decisions, problems = validate_review(lines, infos, shown, store.code_ids(), texts)
+    decisions, problems = validate_review(lines, infos, shown, store.codes.code_ids(), texts)
     if problems and not skip_invalid:
         raise ReviewFileError(str(path), problems)
     notices = _excel_notices(path, cp1252_rows(decisions, lines, shown, texts), table.lossy)
@@ -66,7 +66,7 @@ def apply_review(
             if state is None and (d.accept is not None or d.new_codes):
                 # The suggestion was dropped since the file was written (codebook edit); the
                 # decision still stands for its segment and code.
-                store.insert_review_suggestion(d.suggestion_id, d.segment_id, d.code_id)
+                store.decisions.insert_review_suggestion(d.suggestion_id, d.segment_id, d.code_id)
             source = state.source if state else "review"
             changes = _apply_one(project, d, coder, source, state.score if state else None)
             if d.accept is None and not d.new_codes:
@@ -105,10 +105,13 @@ def _apply_one(
     detail = json.dumps({"note": d.note, "row": d.row}, ensure_ascii=False) if d.note else None
     accept = d.accept if d.accept is not None else (False if d.new_codes else None)
     if accept is True:
-        status_changed = store.set_suggestion_status(d.suggestion_id, "accepted", coder)
-        if store.accept_coding(d.segment_id, d.code_id, coder, source, score) or status_changed:
+        status_changed = store.decisions.set_suggestion_status(d.suggestion_id, "accepted", coder)
+        if (
+            store.decisions.accept_coding(d.segment_id, d.code_id, coder, source, score)
+            or status_changed
+        ):
             changes.append("accept")
-            store.log(
+            store.decisions.log(
                 coder,
                 "accept",
                 segment_id=d.segment_id,
@@ -117,12 +120,12 @@ def _apply_one(
                 detail=detail,
             )
     elif accept is False:
-        status_changed = store.set_suggestion_status(d.suggestion_id, "rejected", coder)
+        status_changed = store.decisions.set_suggestion_status(d.suggestion_id, "rejected", coder)
         # A rejection withdraws this coder's coding that came from this suggestion.
-        removed = store.remove_coding(d.segment_id, d.code_id, coder)
+        removed = store.decisions.remove_coding(d.segment_id, d.code_id, coder)
         if status_changed or removed:
             changes.append("reject")
-            store.log(
+            store.decisions.log(
                 coder,
                 "reject",
                 segment_id=d.segment_id,
@@ -131,10 +134,10 @@ def _apply_one(
                 detail=detail,
             )
     for code in d.new_codes:
-        if store.accept_coding(d.segment_id, code, coder, "review", None):
+        if store.decisions.accept_coding(d.segment_id, code, coder, "review", None):
             changes.append("add")
             action = "recode" if d.accept is not True else "add"
-            store.log(
+            store.decisions.log(
                 coder,
                 action,
                 segment_id=d.segment_id,
@@ -153,12 +156,14 @@ def code_segment(
     store = project.store
     _check_segment_and_code(project, segment_id, code_id)
     with store.transaction():
-        changed = store.accept_coding(segment_id, code_id, coder, "manual", None)
-        suggestion = store.suggestion_for(segment_id, code_id)
+        changed = store.decisions.accept_coding(segment_id, code_id, coder, "manual", None)
+        suggestion = store.decisions.suggestion_for(segment_id, code_id)
         if suggestion is not None:
-            changed = store.set_suggestion_status(suggestion.id, "accepted", coder) or changed
+            changed = (
+                store.decisions.set_suggestion_status(suggestion.id, "accepted", coder) or changed
+            )
         if changed:
-            store.log(coder, "code", segment_id=segment_id, code_id=code_id)
+            store.decisions.log(coder, "code", segment_id=segment_id, code_id=code_id)
     return changed
 
 
@@ -170,16 +175,18 @@ def uncode_segment(
     store = project.store
     _check_segment_and_code(project, segment_id, code_id, include_retired=True)
     with store.transaction():
-        changed = store.remove_coding(segment_id, code_id, coder)
-        suggestion = store.suggestion_for(segment_id, code_id)
+        changed = store.decisions.remove_coding(segment_id, code_id, coder)
+        suggestion = store.decisions.suggestion_for(segment_id, code_id)
         if suggestion is not None:
-            changed = store.set_suggestion_status(suggestion.id, "rejected", coder) or changed
+            changed = (
+                store.decisions.set_suggestion_status(suggestion.id, "rejected", coder) or changed
+            )
         if not changed:
             raise QualcodeError(
                 f"segment {segment_id} has no coding {code_id} by {coder}",
                 "see 'qualcode export codings' for who coded what",
             )
-        store.log(coder, "uncode", segment_id=segment_id, code_id=code_id)
+        store.decisions.log(coder, "uncode", segment_id=segment_id, code_id=code_id)
     return changed
 
 
@@ -187,11 +194,11 @@ def _check_segment_and_code(
     project: Project, segment_id: str, code_id: str, *, include_retired: bool = False
 ) -> None:
     store = project.store
-    if not store.segment_exists(segment_id):
+    if not store.documents.segment_exists(segment_id):
         raise QualcodeError(
             f"unknown segment id '{segment_id}'", "segment ids are in 'qualcode export segments'"
         )
-    codes = store.code_ids(include_retired=include_retired)
+    codes = store.codes.code_ids(include_retired=include_retired)
     if code_id not in codes:
         import difflib
 
@@ -205,6 +212,9 @@ def _check_segment_and_code(
 
 
 def export_codings(project: Project, out: Path) -> int:
-    rows = project.store.coding_export_rows()
+    rows = [
+        (r.segment_id, r.document, r.city, r.code, r.coder, r.source, r.status, r.created)
+        for r in project.store.decisions.coding_export_rows()
+    ]
     write_csv(out, CODING_COLUMNS, rows)
     return len(rows)

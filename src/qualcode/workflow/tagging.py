@@ -30,6 +30,8 @@ from qualcode.textutil import sha256_hex, suggestion_id
 
 if TYPE_CHECKING:  # the review CSV's modules load only when a CSV is written
     from qualcode.review import ReviewRow
+    from qualcode.store.rows import ScopeSegment
+    from qualcode.store.tag_run import TagRun
 
 Progress = Callable[[int, int, str], None]
 _ANALYSE_BATCH = 2000
@@ -85,7 +87,7 @@ def analyse_forms(
     store = project.store
     key = analyser_key(analyzer)
     wanted = sorted(set(forms))
-    cached = store.cached_analyses(key, wanted)
+    cached = store.analysis.cached_analyses(key, wanted)
     keys = {
         form: form_keys(Analysis.from_json(a) for a in json.loads(data))
         for form, data in cached.items()
@@ -96,7 +98,7 @@ def analyse_forms(
         if progress:
             progress(i, len(missing), "analysing")
         results = analyzer.analyze(batch)
-        store.store_analyses(
+        store.analysis.store_analyses(
             key,
             (
                 (form, json.dumps([a.as_json() for a in readings], ensure_ascii=False))
@@ -166,30 +168,32 @@ def index_forms(
     store = project.store
     key = analyser_key(analyzer)
     texts = [f for _, f in forms]
-    cached = store.cached_analyses(key, texts)
+    cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
     fresh = dict(zip(missing, _analyse_json(analyzer, missing, progress), strict=True))
-    store.store_analyses(key, fresh.items())
+    store.analysis.store_analyses(key, fresh.items())
     rows: list[tuple[str, int, int]] = []
     for form_id, form in forms:
         data = cached.get(form) or fresh[form]
         keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
         rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
-    store.store_form_keys(index_key(analyzer), rows)
+    store.analysis.store_form_keys(index_key(analyzer), rows)
     return len(missing)
 
 
-def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: bool) -> TokenArrays:
+def token_arrays(
+    project: Project, fresh: list[ScopeSegment], *, matched: bool, run: TagRun
+) -> TokenArrays:
     """The tokens, as arrays, of the segments in the tag scope that were (or were not) matched
     before; ``fresh`` (segment id, start) are tokenised first: they never were."""
     import numpy as np
 
     store = project.store
     if fresh:
-        texts = store.segment_texts(sid for sid, _ in fresh)
+        texts = store.documents.segment_texts(sid for sid, _ in fresh)
         tokenised = {sid: tokenize(texts[sid], start) for sid, start in fresh}
-        ids = store.form_ids(t.form for toks in tokenised.values() for t in toks)
-        store.store_segment_tokens(
+        ids = store.analysis.form_ids(t.form for toks in tokenised.values() for t in toks)
+        store.analysis.store_segment_tokens(
             (
                 sid,
                 np.array([ids[t.form] for t in toks], dtype=np.int32).tobytes(),
@@ -198,12 +202,14 @@ def token_arrays(project: Project, fresh: list[tuple[str, int]], *, matched: boo
             )
             for sid, toks in tokenised.items()
         )
-    rows = store.scope_token_forms(matched=matched)
+    rows = run.scope_token_forms(matched=matched)
     bounds = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(forms) // 4 for _, forms in rows], out=bounds[1:])
     forms = np.frombuffer(b"".join(forms for _, forms in rows), dtype=np.int32)
     # Offsets are read only for the segments that turn out to match.
-    return TokenArrays([sid for sid, _ in rows], bounds, forms, offsets=store.token_offsets)
+    return TokenArrays(
+        [sid for sid, _ in rows], bounds, forms, offsets=store.analysis.token_offsets
+    )
 
 
 def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
@@ -218,10 +224,10 @@ def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
 
 def load_project_codebook(project: Project) -> Codebook:
     """The codebook that 'tag' used last (stored in the project as JSON)."""
-    latest = project.store.latest_codebook()
+    latest = project.store.codes.latest_codebook()
     if latest is None:
         raise QualcodeError("this project has no codebook yet", "run 'qualcode tag' first")
-    _, source, data = latest
+    source, data = latest.source, latest.data
     import yaml
 
     return parse_codebook(yaml.safe_dump(json.loads(data), allow_unicode=True), source)
@@ -254,8 +260,8 @@ def tag(
     path = resolve_codebook_path(project, codebook_path)
     codebook = load_codebook(path)
     store = project.store
-    if city is not None and city not in store.cities():
-        known = ", ".join(store.cities()) or "none yet"
+    if city is not None and city not in store.documents.cities():
+        known = ", ".join(store.documents.cities()) or "none yet"
         raise QualcodeError(f"no documents from city '{city}'", f"cities: {known}")
     analyzer, warnings = resolve_analyzer(project)
     digest = codebook.digest
@@ -265,14 +271,22 @@ def tag(
     with ExitStack() as after_commit, store.transaction():
         # Matches are cached per code and segment; only what changed is matched again.
         rules = rule_digests(codebook)
-        old_rules = store.tag_rule_digests(f"{index_key(analyzer)}|{_MATCHER_VERSION}")
+        run = store.start_tag_run(
+            f"{index_key(analyzer)}|{_MATCHER_VERSION}",
+            city=city,
+            include_interviewer=include_interviewer,
+        )
+        old_rules = run.old_rule_digests
         changed = sorted(
             c for c in rules.keys() | old_rules.keys() if rules.get(c) != old_rules.get(c)
         )
-        scope = store.open_tag_scope(city=city, include_interviewer=include_interviewer)
-        cached_before = store.analysis_cache_size(analyser_key(analyzer))
-        store.sync_codes([(c.id, c.label, c.parent, c.definition) for c in codebook.codes])
-        store.record_codebook(
+        scope = run.scope
+        cached_before = store.analysis.analysis_cache_size(analyser_key(analyzer))
+        store.codes.upsert_codes(
+            [(c.id, c.label, c.parent, c.definition) for c in codebook.codes],
+            retire_missing=True,
+        )
+        store.codes.record_codebook(
             digest,
             codebook.name,
             codebook.version,
@@ -285,36 +299,39 @@ def tag(
         # and the changed codes on the segments that were.
         work: list[tuple[TokenArrays, CompiledCodebook]] = []
         if scope.matched < scope.segments:
-            arrays = token_arrays(project, store.untokenised_in_scope(), matched=False)
+            arrays = token_arrays(project, run.untokenised_in_scope(), matched=False, run=run)
             new_forms = _index_new_forms(project, analyzer, arrays, progress)
             words += len(arrays.forms)
             work.append((arrays, compile_codebook(codebook)))
         if changed and scope.matched:
-            arrays = token_arrays(project, [], matched=True)
+            arrays = token_arrays(project, [], matched=True, run=run)
             work.append((arrays, compile_codebook(codebook, changed)))
         if progress:
             progress(0, 1, "matching")
         found: list[tuple[str, str, float, str]] = []
         for arrays, compiled in work:
-            key_forms = _key_forms(store.forms_with_keys(index_key(analyzer), _words(compiled)))
+            key_forms = _key_forms(
+                store.analysis.forms_with_keys(index_key(analyzer), _words(compiled))
+            )
             for segment_id, matches in match_indexed(
-                arrays, compiled, key_forms, store.form_strings
+                arrays, compiled, key_forms, store.analysis.form_strings
             ).items():
                 found.extend(
                     (segment_id, m.code_id, m.score, _evidence_json(m.evidence)) for m in matches
                 )
         if progress:
             progress(1, 1, "matching")
-        store.update_tag_cache(changed, found, sorted(rules.items()))
-        store.open_tag_proposals()
+        run.update_tag_cache(changed, found, sorted(rules.items()))
         model_id = None
-        if use_model and store.model_data() is not None:
-            model_id = _add_model_proposals(project, analyzer, store.scope_segment_ids(), codebook)
-        new, updated, unchanged, removed, kept = store.reconcile_suggestions(digest, suggestion_id)
-        sources = store.tag_proposal_sources()
+        if use_model and store.models.model_data() is not None:
+            model_id = _add_model_proposals(
+                project, analyzer, run.scope_segment_ids(), codebook, run=run
+            )
+        reconciled = run.reconcile_suggestions(digest, suggestion_id)
+        sources = run.tag_proposal_sources()
         # The review rows carry every segment's text: load them only when a CSV is written.
         rows = pending_review_rows(project, city=city, order=order) if out is not None else []
-        pending = store.pending_counts(city)
+        pending = store.decisions.pending_counts(city)
         if out is not None:
             from qualcode.csvout import staged_write
             from qualcode.pseudonymise import unchanged_mapper
@@ -344,11 +361,11 @@ def tag(
         words=words,
         new_forms=new_forms,
         cached_forms=cached_before,
-        new=new,
-        updated=updated,
-        unchanged=unchanged,
-        removed=removed,
-        kept_decided=kept,
+        new=reconciled.new,
+        updated=reconciled.updated,
+        unchanged=reconciled.unchanged,
+        removed=reconciled.removed,
+        kept_decided=reconciled.kept_decided,
         pending_by_theme=by_theme,
         csv_path=str(out) if out else None,
         csv_rows=csv_rows,
@@ -359,7 +376,7 @@ def tag(
 
 
 def _add_model_proposals(
-    project: Project, analyzer: Analyzer, segment_ids: list[str], codebook: Codebook
+    project: Project, analyzer: Analyzer, segment_ids: list[str], codebook: Codebook, *, run: TagRun
 ) -> int | None:
     """Add the latest model's suggestions above each code's threshold to the rule proposals
     (temp.tag_proposals); mark rule+model where both agree."""
@@ -367,7 +384,7 @@ def _add_model_proposals(
     from qualcode.workflow.training import predict_with_latest
 
     store = project.store
-    texts = store.segment_texts(segment_ids)
+    texts = store.documents.segment_texts(segment_ids)
     segments = [texts[sid] for sid in segment_ids]
     keys, _ = analyse_forms(
         project, analyzer, (t.form for text in segments for t in tokenize(text))
@@ -378,7 +395,7 @@ def _add_model_proposals(
         return None
     proposals = {
         (sid, code): _Proposal(source, score, evidence, model)
-        for sid, code, source, score, evidence, model in store.tag_proposals()
+        for sid, code, source, score, evidence, model in run.tag_proposals()
     }
     live = {c.id for c in codebook.codes if c.codable}
     for k, code in enumerate(predictions.codes):
@@ -396,7 +413,7 @@ def _add_model_proposals(
                 proposals[pair] = _Proposal(source, score, rule.evidence, p)
             elif p >= threshold:
                 proposals[pair] = _Proposal("model", p, "[]", p)
-    store.replace_tag_proposals(
+    run.replace_tag_proposals(
         (*pair, p.source, p.score, p.evidence, p.model_score)
         for pair, p in sorted(proposals.items())
     )
@@ -436,11 +453,11 @@ def _index_new_forms(
     store = project.store
     missing = np.setdiff1d(
         np.unique(arrays.forms),
-        np.array(store.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
+        np.array(store.analysis.indexed_form_ids(index_key(analyzer)), dtype=np.int32),
     )
     if not len(missing):
         return 0
-    names = store.form_strings(missing.tolist())
+    names = store.analysis.form_strings(missing.tolist())
     return index_forms(project, analyzer, sorted(names.items()), progress)
 
 
@@ -481,16 +498,18 @@ def rule_matches(
     analyzer, _ = resolve_analyzer(project)
     wanted = set(segment_ids)
     segments = [
-        s for s in project.store.segments_to_tag(include_interviewer=True) if s[0] in wanted
+        s
+        for s in project.store.reads.segments_to_tag(include_interviewer=True)
+        if s.segment_id in wanted
     ]
-    tokens = [tokenize(text, start) for _, start, text, _ in segments]
+    tokens = [tokenize(s.text, s.start) for s in segments]
     with project.store.transaction():
         keys, _ = analyse_forms(project, analyzer, (t.form for toks in tokens for t in toks))
     compiled = compile_codebook(codebook)
     return [
-        (sid, m.code_id)
-        for (sid, _, _, _), toks in zip(segments, tokens, strict=True)
-        for m in match_tokens(sid, toks, keys, compiled)
+        (s.segment_id, m.code_id)
+        for s, toks in zip(segments, tokens, strict=True)
+        for m in match_tokens(s.segment_id, toks, keys, compiled)
     ]
 
 
@@ -499,7 +518,24 @@ def pending_review_rows(
 ) -> list[ReviewRow]:
     from qualcode.review import ReviewRow
 
-    rows = [ReviewRow(*r) for r in project.store.pending_review_rows(city)]
+    rows = [
+        ReviewRow(
+            suggestion_id=r.suggestion_id,
+            segment_id=r.segment_id,
+            city=r.city,
+            document=r.document,
+            speaker=r.speaker,
+            code=r.code,
+            code_label=r.code_label,
+            score=r.score,
+            source=r.source,
+            evidence=r.evidence,
+            text=r.text,
+            segment_start=r.segment_start,
+            model_score=r.model_score,
+        )
+        for r in project.store.decisions.pending_review_rows(city)
+    ]
     if order == "uncertainty":
         # Active learning: the segments whose probabilities sit closest to 0.5 come first,
         # so each review round teaches the model the most. Stable sort keeps document order.

@@ -79,15 +79,15 @@ class TrainingSet:
 
 def training_set(project: Project, codebook: Codebook, min_examples: int) -> TrainingSet:
     store = project.store
-    segments = store.reviewed_segments()
+    segments = store.reads.reviewed_segments()
     if not segments:
         raise QualcodeError(
             "nothing to learn from yet: no reviewed documents",
             "review suggestions first ('qualcode review FILE')",
         )
-    accepted = store.accepted_pairs()
-    rejected = store.rejected_pairs() - accepted
-    index = {sid: i for i, (sid, _, _) in enumerate(segments)}
+    accepted = store.decisions.accepted_pairs()
+    rejected = store.decisions.rejected_pairs() - accepted
+    index = {s.segment_id: i for i, s in enumerate(segments)}
     positives: dict[str, set[int]] = {}
     for sid, code in accepted:
         if sid in index:
@@ -106,9 +106,9 @@ def training_set(project: Project, codebook: Codebook, min_examples: int) -> Tra
             weights[index[sid], column[code]] = EXPLICIT_NEGATIVE_WEIGHT
             explicit += 1
     return TrainingSet(
-        segment_ids=[s[0] for s in segments],
-        documents=[s[1] for s in segments],
-        texts=[s[2] for s in segments],
+        segment_ids=[s.segment_id for s in segments],
+        documents=[s.document_id for s in segments],
+        texts=[s.text for s in segments],
         codes=codes,
         y=y,
         weights=weights,
@@ -252,7 +252,7 @@ def train(
         "macro_f1": macro,
     }
     with project.store.transaction():
-        model_id = project.store.save_model(
+        model_id = project.store.models.save_model(
             version=__version__,
             training_digest=data.digest,
             codebook_digest=codebook.digest,
@@ -289,8 +289,10 @@ class StoredModel:
 
 def list_models(project: Project) -> list[StoredModel]:
     return [
-        StoredModel(i, created, version, tdigest, cdigest, json.loads(summary))
-        for i, created, version, tdigest, cdigest, summary in project.store.models()
+        StoredModel(
+            m.id, m.created, m.version, m.training_digest, m.codebook_digest, json.loads(m.summary)
+        )
+        for m in project.store.models.all()
     ]
 
 
@@ -309,13 +311,13 @@ def predict_with_latest(project: Project, texts: Sequence[str]) -> ModelPredicti
     """Calibrated probabilities of the newest stored model, or None if there is none."""
     from qualcode.classify import ModelError, SegmentClassifier
 
-    stored = project.store.model_data()
+    stored = project.store.models.model_data()
     if stored is None:
         return None
-    model_id, data, summary_text = stored
+    model_id = stored.id
     try:
-        model, extra = SegmentClassifier.from_bytes(data)
-        summary = json.loads(summary_text)
+        model, extra = SegmentClassifier.from_bytes(stored.data)
+        summary = json.loads(stored.summary)
         codes = [str(c) for c in extra["codes"]]
         thresholds = {k: float(v) for k, v in summary["thresholds"].items()}
     except ModelError as exc:
@@ -370,7 +372,7 @@ def evaluate(
         raise QualcodeError("evaluation needs at least 2 reviewed documents")
     folds = min(folds, n_docs)
     store = project.store
-    accepted = store.accepted_pairs()
+    accepted = store.decisions.accepted_pairs()
     index = {sid: i for i, sid in enumerate(data.segment_ids)}
     gold = {(sid, c) for sid, c in accepted if sid in index}
     rules = {(sid, c) for sid, c in rule_matches(project, codebook, data.segment_ids)}

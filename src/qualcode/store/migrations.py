@@ -1,6 +1,6 @@
 """Versioned schema migrations: small, named, applied in order, each in its own transaction.
 
-Never edit a migration that has shipped; add a new one. ``store.py`` applies them.
+Never edit a migration that has shipped; add a new one. ``store/connection.py`` applies them.
 """
 
 from __future__ import annotations
