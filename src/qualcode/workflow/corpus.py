@@ -38,6 +38,8 @@ SEGMENT_COLUMNS = (
     "is_interviewer",
     "start",
     "end",
+    "start_time",
+    "end_time",
     "text",
 )
 
@@ -381,6 +383,7 @@ def status(project: Project) -> list[StatusRow]:
 
 
 def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
+    from qualcode.report.clock import clock
     from qualcode.workflow.names import filter_for
 
     clean = filter_for(project, pseudonymise)
@@ -395,7 +398,10 @@ def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -
             r[5],
             clean(str(r[6] or "")),
             *r[7:10],
-            clean(str(r[10])),
+            # Cue and label times as the recording shows them (00:12:34), to find the spot.
+            clock(r[10]),
+            clock(r[11]),
+            clean(str(r[12])),
         )
         for r in project.store.segment_export_rows()
     ]
