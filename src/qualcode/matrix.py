@@ -243,7 +243,29 @@ def heatmap(
     )
     ax.set_yticks(range(n_rows), labels=list(table.index), fontsize=12)
     if highlight is not None and highlight in list(table.index):
-        ax.get_yticklabels()[list(table.index).index(highlight)].set_fontweight("bold")
+        # The report's own city: a marker, a bold label and a frame round its row, visible in
+        # print and in grey scale alike.
+        from matplotlib.patches import Rectangle
+
+        row = list(table.index).index(highlight)
+        ax.set_yticks(
+            range(n_rows),
+            labels=[f"▶ {g}" if g == highlight else str(g) for g in table.index],
+            fontsize=12,
+        )
+        ax.get_yticklabels()[row].set_fontweight("bold")
+        ax.add_patch(
+            Rectangle(
+                (-0.5, row - 0.5),
+                n_cols,
+                1,
+                fill=False,
+                edgecolor="#c0392b",
+                linewidth=3,
+                clip_on=False,
+                zorder=3,
+            )
+        )
     finite = values[~pd.isna(values)]
     top = float(finite.max()) if finite.size else 0.0
     for i in range(n_rows):

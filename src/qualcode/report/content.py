@@ -892,7 +892,7 @@ def _theme_table(t: _Text, city: str) -> list[Block]:
             "Other cities per 1,000 words",
         )
     )
-    blocks: list[Block] = [Table(header, tuple(rows), widths=(4.4, 2.2, 2.4, 3.2, 2.0, 2.3))]
+    blocks: list[Block] = [Table(header, tuple(rows), widths=(4.0, 2.2, 2.4, 3.5, 2.2, 2.7))]
     if data.heatmap is not None:
         blocks.append(
             Image(

@@ -43,6 +43,11 @@ def render(
         normal = document.styles["Normal"]
         normal.font.name = "Calibri"
         normal.font.size = Pt(11)
+        # A4 (python-docx's default is US Letter) with 2 cm side margins: the theme table's
+        # six columns fit without breaking a word.
+        page = document.sections[0]
+        page.page_width, page.page_height = Cm(21), Cm(29.7)
+        page.left_margin = page.right_margin = Cm(2)
     props = document.core_properties
     props.title = report.title
     props.author = "qualcode"
@@ -175,11 +180,12 @@ def _table(document: Any, table: Table, width: int) -> None:
     from docx.shared import Pt
 
     n = len(table.header)
-    weights = (
-        list(table.widths) if len(table.widths) == n else [2.0] + [4.0 / max(1, n - 1)] * (n - 1)
-    )
-    if len(table.widths) != n and n == 1:
+    if len(table.widths) == n:
+        weights = list(table.widths)
+    elif n == 1:
         weights = [1.0]
+    else:
+        weights = [2.0] + [4.0 / (n - 1)] * (n - 1)
     # Fixed widths fitted to the page: left to autofit, LibreOffice gives every column the
     # same width and breaks long Finnish words inside ("Verkostoto|iminnan").
     widths = [int(width * w / sum(weights)) for w in weights]
@@ -197,14 +203,13 @@ def _table(document: Any, table: Table, width: int) -> None:
         cells = grid.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = text
-    for row in grid.rows:
-        row_cells = row.cells
-        for cell, w in zip(row_cells, widths, strict=True):
+    for k, row in enumerate(grid.rows):
+        for cell, w in zip(row.cells, widths, strict=True):
             cell.width = w
             for paragraph in cell.paragraphs:
                 paragraph.paragraph_format.space_after = Pt(0)
                 for run in paragraph.runs:
-                    run.font.size = Pt(9.5)
+                    run.font.size = Pt(8.5 if k == 0 else 9)
     if table.caption:
         _paragraph(document, table.caption, "Caption")
     else:
