@@ -585,9 +585,8 @@ def _summary(t: _Text, city: str, themes: pd.DataFrame, codings: pd.DataFrame) -
                 "note",
             )
         )
-    absent = [
-        c for c in ranked["code"] if int(ranked[ranked["code"] == c]["segments"].iloc[0]) == 0
-    ]
+    silent = set(ranked[ranked["segments"] == 0]["code"])
+    absent = [c.id for c in data.codebook.codes if c.id in silent]  # in codebook order
     if present.empty:
         if absent and total_segments:
             blocks.append(Para(not_mentioned(data.lang, [t.quoted(c) for c in absent], False)))
@@ -678,7 +677,13 @@ def _comparison_picks(t: _Text, city: str) -> tuple[Diff | None, Diff | None]:
         return None, None
     diffs.sort(key=lambda d: (-d[0], d[1]))
     above = next((d for d in diffs if d[0] > 0.5 and _enough(t, [city], d[1])), None)
-    thin = _city_codings(data, city)["segment_id"].nunique() < LITTLE_MATERIAL_SEGMENTS
+    own = _city_codings(data, city)
+    # "Less than elsewhere" rests on the city's whole material: thin or from a single
+    # document, it is below average on nearly everything and the claim says nothing.
+    thin = (
+        own["segment_id"].nunique() < LITTLE_MATERIAL_SEGMENTS
+        or own["document_id"].nunique() < COMPARE_DOCUMENTS
+    )
     below = None
     if not thin:
         below = next(
