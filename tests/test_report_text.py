@@ -290,7 +290,7 @@ def _statements(name: str) -> list[tuple[float, str, str]]:
 
 def _stamp(seconds: float, sep: str) -> str:
     whole = int(seconds)
-    millis = round((seconds - whole) * 1000)
+    millis = min(999, round((seconds - whole) * 1000))
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}{sep}{millis:03d}"
 
 
