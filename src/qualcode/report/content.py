@@ -357,6 +357,8 @@ def raised_by(lang: str, raised: int, total: int, share: float, subject: str = "
             return f"Haastateltavat eivät ottaneet {obj_par} puheeksi{workshops}"
         head = obj[0].upper() + obj[1:]
         if raised == total:
+            if total == 2:
+                return f"{head} ottivat puheeksi molemmat haastateltavat."
             return f"{head} ottivat puheeksi kaikki {fi.count(total, 'haastateltava')}."
         if total <= 10:
             return (
@@ -373,7 +375,11 @@ def raised_by(lang: str, raised: int, total: int, share: float, subject: str = "
     if raised == 0:
         return f"No interviewee raised {it}{workshops_en}"
     if raised == total:
-        return f"All {total} interviewees raised {it}."
+        return (
+            f"Both interviewees raised {it}."
+            if total == 2
+            else f"All {total} interviewees raised {it}."
+        )
     if total <= 10:
         return f"{raised} of {total} interviewees raised {it}."
     return f"{round(100 * share)}% of the interviewees raised {it}."
