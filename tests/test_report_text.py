@@ -486,3 +486,37 @@ def test_times_in_the_quotes_sheet_and_segment_export(debates: Path) -> None:
     assert list(segs[0])[-5:] == ["start", "end", "start_time", "end_time", "text"]
     assert all(re.fullmatch(r"\d\d:\d\d:\d\d", r["start_time"]) for r in segs)
     assert any(r["start_time"] > "00:10:00" for r in segs)
+
+
+def test_summary_makes_no_comparison_on_thin_material(tmp_path: Path) -> None:
+    from conftest import SAMPLE
+
+    root = tmp_path / "p"
+    init_project(root, codebook=CODEBOOK)
+    run(root, "import", SAMPLE / "ilvesvaara-02-matkailuyrittaja.txt", "--city", "Pikkula")
+    run(root, "import", SAMPLE / "pohjanlinna-02-kehitysyhtio.srt", "--city", "Isokylä")
+    out = tmp_path / "r.csv"
+    run(root, "tag", "--out", out)
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")), delimiter=";"))
+    for city in ("Pikkula", "Isokylä"):
+        first = next(r for r in rows if r["city"] == city)
+        run(root, "code", first["segment_id"], "rahoitus")
+    run(root, "report", "--all", "--out", tmp_path / "rep", "--date", "2026-11-27")
+    summary = [p.text for p in docx.Document(str(tmp_path / "rep" / "yhteenveto.docx")).paragraphs]
+    at = summary.index("Kaupunkeja erottavat teemat")
+    assert summary[at + 1] == (
+        "Aineisto ei riitä kaupunkien vertailuun: missään kaupungissa ei ole yhdestäkään "
+        "teemasta niin paljon mainintoja (kolme segmenttiä kahdesta dokumentista), että "
+        "vertailu kestäisi."
+    )
+    for city in ("Pikkula", "Isokylä"):
+        text = "\n".join(
+            p.text for p in docx.Document(str(tmp_path / "rep" / f"{city}.docx")).paragraphs
+        )
+        assert "koodattuja segmenttejä on vain yksi." in text
+        assert "Muihin kaupunkeihin verrattuna" not in text
+        assert "Vähemmän kuin muualla" not in text
+        # The quote from the manual coding is signed with the speaker's own metadata or
+        # neutrally, and an .srt quote carries its cue time.
+        if city == "Isokylä":
+            assert re.search(r"\n— [^\n]*\d\d:\d\d:\d\d\n", text), text

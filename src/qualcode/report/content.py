@@ -1074,7 +1074,17 @@ def _separating(t: _Text, cities: Sequence[str]) -> list[Block]:
                 f"1,000 words), least in {low} ({t.num(values[low])})."
             )
         blocks.append(Para(text, segs, "bullet"))
-    if not blocks:
+    if not blocks and len(cities) < 2:
+        blocks.append(
+            Para(
+                "Vertailuun tarvitaan vähintään kaksi kaupunkia."
+                if t.fi
+                else "A comparison needs at least two cities.",
+                (),
+                "note",
+            )
+        )
+    elif not blocks:
         blocks.append(
             Para(
                 "Aineisto ei riitä kaupunkien vertailuun: missään kaupungissa ei ole "
