@@ -116,6 +116,7 @@ class _Text:
         self.fi = data.lang == "fi"
         # Segment ids and excerpts already quoted: no quote appears twice in one report.
         self.used: set[str] = set()
+        self.picks: dict[str, tuple[Diff | None, Diff | None]] = {}
 
     def label(self, code_id: str) -> str:
         code = self.data.codebook.get(code_id)
@@ -669,6 +670,13 @@ def _comparison_picks(t: _Text, city: str) -> tuple[Diff | None, Diff | None]:
     Above: the city itself has enough material on the theme. Below: the other cities have
     enough, and the city's material is not thin overall (a thin city is below on everything).
     """
+    if city in t.picks:
+        return t.picks[city]
+    t.picks[city] = _pick(t, city)
+    return t.picks[city]
+
+
+def _pick(t: _Text, city: str) -> tuple[Diff | None, Diff | None]:
     data = t.data
     if data.theme_matrix["city"].nunique() < 2:
         return None, None
