@@ -29,6 +29,8 @@ def test_export_segments_columns_bom_and_finnish(
         "is_interviewer",
         "start",
         "end",
+        "start_time",
+        "end_time",
         "text",
     ]
     rows = list(reader)

@@ -34,7 +34,9 @@ class MatrixData:
     """What the matrix needs from the store, as data frames."""
 
     documents: pd.DataFrame  # id, name, city, participant, role, organisation_type, kind, words
-    codings: pd.DataFrame  # segment_id, document_id, code, score, source, text, seq, speaker
+    # segment_id, document_id, code, score, source, text, seq, speaker, start, start_time,
+    # evidence (JSON or None)
+    codings: pd.DataFrame
 
 
 def _interviewee(doc: pd.Series) -> str | None:
@@ -105,6 +107,20 @@ def wide(long: pd.DataFrame, measure: str, by: str = "city") -> pd.DataFrame:
     return table[order]
 
 
+QUOTE_COLUMNS = (
+    "code",
+    "segment_id",
+    "document",
+    "role",
+    "organisation_type",
+    "score",
+    "time",
+    "text",
+    "start",
+    "evidence",
+)
+
+
 def representative_quotes(
     data: MatrixData,
     codebook: Codebook,
@@ -112,8 +128,19 @@ def representative_quotes(
     by: str = "city",
     level: str = "theme",
     per_cell: int = 3,
+    per_document: int | None = 1,
 ) -> pd.DataFrame:
-    """The highest-scoring accepted codings per cell, at most one per document."""
+    """The highest-scoring accepted codings per cell, one row per segment.
+
+    With ``per_document`` 1 (the quotes sheet) a cell shows at most one segment per document.
+    With None (the report, which skips quotes it has already shown) every document's best
+    segment comes first, then every document's second best, and so on, so that a one-document
+    city still has candidates. ``evidence`` is the union of the cell's codings' evidence on
+    that segment (JSON list of [form, start, end, rule], document offsets); ``start`` is the
+    segment's offset in its document; ``time`` its start time in seconds (None without one).
+    """
+    import json
+
     docs = data.documents.copy()
     docs[by] = docs[by].fillna("").astype(str)
     codings = data.codings.merge(
@@ -128,11 +155,26 @@ def representative_quotes(
     for column, _label, members in _column_codes(codebook, level):
         subset = codings[codings["code"].isin(members)]
         for group, cell in subset.groupby(by, sort=True):
+            evidence: dict[str, list[list[object]]] = {}
+            for sid, raw in zip(cell["segment_id"], cell["evidence"], strict=True):
+                found = json.loads(raw) if isinstance(raw, str) and raw else []
+                evidence.setdefault(str(sid), []).extend(found)
             ordered = cell.sort_values(
                 ["rank_score", "document_id", "seq"], ascending=[False, True, True]
-            )
-            picked = ordered.drop_duplicates("document_id").head(per_cell)
+            ).drop_duplicates("segment_id")
+            ordered = ordered.assign(doc_rank=ordered.groupby("document_id").cumcount())
+            if per_document is not None:
+                ordered = ordered[ordered["doc_rank"] < per_document]
+            picked = ordered.sort_values(
+                ["doc_rank", "rank_score", "document_id", "seq"],
+                ascending=[True, False, True, True],
+                kind="stable",
+            ).head(per_cell)
             for _, r in picked.iterrows():
+                hits = sorted(
+                    {(int(str(e[1])), int(str(e[2])), str(e[0])) for e in evidence[r["segment_id"]]}
+                )
+                time = r["start_time"]
                 rows.append(
                     {
                         by: group,
@@ -142,22 +184,13 @@ def representative_quotes(
                         "role": r["role"] or "",
                         "organisation_type": r["organisation_type"] or "",
                         "score": float(r["rank_score"]),
+                        "time": None if time is None or pd.isna(time) else float(time),
                         "text": r["text"],
+                        "start": int(r["start"]),
+                        "evidence": json.dumps([[f, a, b] for a, b, f in hits], ensure_ascii=False),
                     }
                 )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            by,
-            "code",
-            "segment_id",
-            "document",
-            "role",
-            "organisation_type",
-            "score",
-            "text",
-        ],
-    )
+    return pd.DataFrame(rows, columns=[by, *QUOTE_COLUMNS])
 
 
 MEASURE_TITLES = {
@@ -210,7 +243,29 @@ def heatmap(
     )
     ax.set_yticks(range(n_rows), labels=list(table.index), fontsize=12)
     if highlight is not None and highlight in list(table.index):
-        ax.get_yticklabels()[list(table.index).index(highlight)].set_fontweight("bold")
+        # The report's own city: a marker, a bold label and a frame round its row, visible in
+        # print and in grey scale alike.
+        from matplotlib.patches import Rectangle
+
+        row = list(table.index).index(highlight)
+        ax.set_yticks(
+            range(n_rows),
+            labels=[f"▶ {g}" if g == highlight else str(g) for g in table.index],
+            fontsize=12,
+        )
+        ax.get_yticklabels()[row].set_fontweight("bold")
+        ax.add_patch(
+            Rectangle(
+                (-0.5, row - 0.5),
+                n_cols,
+                1,
+                fill=False,
+                edgecolor="#c0392b",
+                linewidth=3,
+                clip_on=False,
+                zorder=3,
+            )
+        )
     finite = values[~pd.isna(values)]
     top = float(finite.max()) if finite.size else 0.0
     for i in range(n_rows):

@@ -123,6 +123,11 @@ def matrix(
 @click.option(
     "--no-pseudonymise", is_flag=True, help="Real names in the quotes (internal use only)."
 )
+@click.option(
+    "--no-comments",
+    is_flag=True,
+    help="Leave out the Word comments with segment ids (the copy for the client).",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -133,18 +138,21 @@ def report(
     date: str | None,
     out_dir: Path,
     no_pseudonymise: bool,
+    no_comments: bool,
 ) -> None:
     """Write Word situation snapshots (one per city) from the accepted codings.
 
     Each report has the material, a generated summary, the maturity and leadership
     indicators with their evidence, a section per theme with pseudonymised quotes attributed
     by role, cooperation, development needs, missing complementary actors, the theme table
-    and a heat map. Every claim carries a Word comment with the segment ids behind it.
+    and a heat map. Every claim carries a Word comment with the segment ids behind it;
+    --no-comments writes the copy for the client without them.
 
     \b
     Example:
       qualcode report --all --out raportit/
       qualcode report --city Saarvala --lang en --out raportit/
+      qualcode report --all --no-comments --out asiakkaalle/
     """
     from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.reporting import report as run
@@ -162,6 +170,7 @@ def report(
             lang=lang,
             date=date,
             pseudonymise=not no_pseudonymise,
+            comments=not no_comments,
             progress=bar,
         )
     for path in result.files:

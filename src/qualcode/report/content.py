@@ -17,10 +17,15 @@ import pandas as pd
 
 from qualcode.codebook import Codebook
 from qualcode.report import finnish as fi
+from qualcode.report.clock import clock
 from qualcode.report.indicators import Finding, assess
+from qualcode.textutil import count_words
 
 QUOTE_WORDS = 70
 LITTLE_MATERIAL_SEGMENTS = 15
+# A comparison between cities ("stood out on X") is made only on this much evidence.
+COMPARE_SEGMENTS = 3
+COMPARE_DOCUMENTS = 2
 
 VALUE_NAMES = {
     "fi": {
@@ -58,6 +63,9 @@ class Table:
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     caption: str = ""
+    # Relative column widths (the writer fits them to the page); empty: the first column
+    # (labels) gets a third of the page and the others share the rest.
+    widths: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,9 @@ class _Text:
     def __init__(self, data: ReportData) -> None:
         self.data = data
         self.fi = data.lang == "fi"
+        # Segment ids and excerpts already quoted: no quote appears twice in one report.
+        self.used: set[str] = set()
+        self.picks: dict[str, tuple[Diff | None, Diff | None]] = {}
 
     def label(self, code_id: str) -> str:
         code = self.data.codebook.get(code_id)
@@ -179,44 +190,279 @@ def _theme_members(codebook: Codebook, theme: str) -> list[str]:
     return [c.id for c in codebook.codes if codebook.theme_of(c.id) == theme]
 
 
-def _shorten(text: str, words: int = QUOTE_WORDS) -> str:
-    parts = text.split()
-    if len(parts) <= words:
-        return text
-    cut = " ".join(parts[:words])
-    end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
-    if end > len(cut) // 2:
-        return cut[: end + 1] + " …"
-    return cut + " …"
+def excerpt(text: str, hits: Sequence[tuple[int, int]] = (), words: int = QUOTE_WORDS) -> str:
+    """The part of a segment worth quoting: the sentences holding the matched words.
+
+    ``hits`` are (start, end) offsets into ``text`` of the forms a rule matched; without any
+    (a manual coding) the excerpt is the start of the segment. At most ``words`` words;
+    "…" stands wherever text is left out (before, between or after the kept sentences), and
+    a sentence longer than the budget (unpunctuated speech) is cut to a window around the
+    first matched word.
+    """
+    from qualcode.segment import sentence_spans
+
+    sentences = sentence_spans(text, 0, len(text)) or [(0, len(text))]
+    inside = [(a, b) for a, b in hits if 0 <= a < b <= len(text)]
+    wanted = [i for i, (a, b) in enumerate(sentences) if any(h < b and e > a for h, e in inside)]
+    anchor = inside[0][0] if inside else 0
+    if not wanted:
+        wanted, anchor = [0], 0
+        # No evidence: read on from the start as far as the budget allows.
+        wanted += range(1, len(sentences))
+    chosen: list[int] = []
+    used = 0
+    for i in wanted:
+        n = count_words(text[slice(*sentences[i])])
+        if chosen and used + n > words:
+            break
+        chosen.append(i)
+        used += n
+    # A one-word answer ("Kyllä, rahoitus.") reads better with the sentence after it.
+    while used < 15 and chosen[-1] + 1 < len(sentences):
+        n = count_words(text[slice(*sentences[chosen[-1] + 1])])
+        if used + n > words:
+            break
+        chosen.append(chosen[-1] + 1)
+        used += n
+    pieces: list[str] = []
+    for k, i in enumerate(chosen):
+        a, b = sentences[i]
+        piece = _window(text, a, b, anchor, words) if used > words else text[a:b]
+        if k and chosen[k - 1] != i - 1:
+            pieces.append("…")
+        pieces.append(piece)
+    out = " ".join(" ".join(pieces).split())
+    if chosen[0] > 0 and not out.startswith("…"):
+        out = "… " + out
+    if chosen[-1] < len(sentences) - 1 and not out.endswith("…"):
+        out += " …"
+    return out
 
 
-def _attribution(t: _Text, role: str, org: str, kind: str) -> str:
-    if kind == "workshop":
-        return "— työpajamuistio" if t.fi else "— workshop notes"
+def _window(text: str, a: int, b: int, anchor: int, words: int) -> str:
+    """``text[a:b]`` cut to ``words`` whitespace-separated words around ``anchor``."""
+    import re
+
+    tokens = list(re.finditer(r"\S+", text[a:b]))
+    if len(tokens) <= words:
+        return text[a:b]
+    at = next((k for k, m in enumerate(tokens) if a + m.end() > anchor), 0)
+    first = max(0, min(at - words // 3, len(tokens) - words))
+    last = first + words
+    body = " ".join(m.group() for m in tokens[first:last])
+    return ("… " if first else "") + body + (" …" if last < len(tokens) else "")
+
+
+def quote_hits(row: Mapping[str, object]) -> list[tuple[int, int]]:
+    """A quotes row's evidence as (start, end) offsets into its segment text."""
+    import json
+
+    raw = row.get("evidence")
+    if not isinstance(raw, str) or not raw:
+        return []
+    start = int(str(row.get("start") or 0))
+    return [(int(e[1]) - start, int(e[2]) - start) for e in json.loads(raw)]
+
+
+def attribution(lang: str, role: str, org: str, kind: str, time: object = None) -> str:
+    """How a quote is signed: the speaker's own role and organisation type, else neutrally.
+
+    An empty role never borrows another speaker's: a multi-speaker document's unknown speaker
+    is "puhuja" (a workshop's "työpajan osallistuja"). The recording time follows when known.
+    """
     parts = [p for p in (role, org) if p]
     if not parts:
-        return "— haastateltava" if t.fi else "— interviewee"
-    return "— " + ", ".join(parts)
+        if kind == "workshop":
+            parts = ["työpajan osallistuja" if lang == "fi" else "workshop participant"]
+        else:
+            parts = ["puhuja" if lang == "fi" else "speaker"]
+    shown = clock(time)
+    if shown:
+        parts.append(shown)
+    return ", ".join(parts)
+
+
+def _attribution(t: _Text, role: str, org: str, kind: str, time: object = None) -> str:
+    return "— " + attribution(t.data.lang, role, org, kind, time)
 
 
 def _quotes(t: _Text, quotes: pd.DataFrame, kinds: Mapping[str, str], limit: int) -> list[Para]:
+    """Up to ``limit`` quotes not yet shown in this report (by segment and by excerpt)."""
     out: list[Para] = []
-    for _, q in quotes.head(limit).iterrows():
-        text = t.data.pseudonymise(_shorten(str(q["text"])))
-        out.append(Para(f"”{text}”" if t.fi else f"“{text}”", (str(q["segment_id"]),), "quote"))
+    shown = 0
+    for _, q in quotes.iterrows():
+        if shown >= limit:
+            break
+        segment = str(q["segment_id"])
+        text = t.data.pseudonymise(excerpt(str(q["text"]), quote_hits(q.to_dict())))
+        if segment in t.used or text in t.used:
+            continue
+        t.used.update((segment, text))
+        shown += 1
+        out.append(Para(f"”{text}”" if t.fi else f"“{text}”", (segment,), "quote"))
         out.append(
             Para(
                 _attribution(
                     t,
-                    str(q["role"]),
-                    str(q["organisation_type"]),
+                    str(q["role"] or ""),
+                    str(q["organisation_type"] or ""),
                     kinds.get(str(q["document"]), "interview"),
+                    q.get("time"),
                 ),
                 (),
                 "attribution",
             )
         )
     return out
+
+
+# --- sentence templates that carry a count (each right for 0, 1, 2 and many) ----------------
+
+
+def _en(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def thin_material(lang: str, place: str, n: int) -> str:
+    """The warning on a thin city; ``place`` is the genitive in Finnish ("Pikkulan")."""
+    if lang == "fi":
+        if n == 0:
+            return f"{place} aineistossa ei ole vielä yhtään koodattua segmenttiä."
+        return (
+            f"{place} aineisto on suppea: koodattuja segmenttejä on vain {fi.number(n)}. "
+            "Havainnot ovat siksi suuntaa antavia, eikä niistä pidä vetää pitkälle meneviä "
+            "johtopäätöksiä."
+        )
+    if n == 0:
+        return f"The material for {place} has no coded segments yet."
+    return (
+        f"The material for {place} is thin: only {_en(n, 'coded segment')}. "
+        "The findings are indicative only."
+    )
+
+
+def raised_by(lang: str, raised: int, total: int, share: float, subject: str = "") -> str:
+    """Who of ``total`` interviewees raised a theme ("Sen otti puheeksi kaksi kolmesta ...").
+
+    ``subject`` (the quoted theme label) is named instead of "sen"/"it" when given.
+    """
+    if lang == "fi":
+        obj = f"teeman {subject}" if subject else "sen"
+        obj_par = f"teemaa {subject}" if subject else "sitä"
+        workshops = "; maininnat ovat työpajamuistioista."
+        if total == 1:
+            if raised:
+                return f"Ainoa haastateltava otti {obj} puheeksi."
+            return f"Ainoa haastateltava ei ottanut {obj_par} puheeksi{workshops}"
+        if raised == 0:
+            return f"Haastateltavat eivät ottaneet {obj_par} puheeksi{workshops}"
+        head = obj[0].upper() + obj[1:]
+        if raised == total:
+            if total == 2:
+                return f"{head} ottivat puheeksi molemmat haastateltavat."
+            return f"{head} ottivat puheeksi kaikki {fi.count(total, 'haastateltava')}."
+        if total <= 10:
+            return (
+                f"{head} otti puheeksi {fi.number(raised)} "
+                f"{fi.count(total, 'haastateltava', 'ela')}."
+            )
+        return f"{head} otti puheeksi {fi.percent(share)} haastateltavista."
+    it = subject or "it"
+    workshops_en = "; the mentions are from workshop notes."
+    if total == 1:
+        if raised:
+            return f"The only interviewee raised {it}."
+        return f"The only interviewee did not raise {it}{workshops_en}"
+    if raised == 0:
+        return f"No interviewee raised {it}{workshops_en}"
+    if raised == total:
+        return (
+            f"Both interviewees raised {it}."
+            if total == 2
+            else f"All {total} interviewees raised {it}."
+        )
+    if total <= 10:
+        return f"{raised} of {total} interviewees raised {it}."
+    return f"{round(100 * share)}% of the interviewees raised {it}."
+
+
+def theme_coverage(lang: str, n_seg: int, n_doc: int) -> str:
+    """How much material a theme section rests on."""
+    if lang == "fi":
+        if n_seg == 0:
+            return "Teemasta ei ollut mainintoja."
+        return (
+            f"Teemaa käsiteltiin {fi.count(n_seg, 'segmentti', 'ine')} "
+            f"{fi.count(n_doc, 'dokumentti', 'ine')}."
+        )
+    if n_seg == 0:
+        return "The theme was not mentioned."
+    where = "in" if n_doc == 1 else "across"
+    return f"The theme came up in {_en(n_seg, 'segment')} {where} {_en(n_doc, 'document')}."
+
+
+def insufficient(lang: str, total: int) -> str:
+    """Why an indicator is not assessed."""
+    if lang == "fi":
+        if total == 0:
+            return "Aineisto ei riitä arvioon: yksikään segmentti ei viittaa asiaan."
+        verb = "viittaa" if total == 1 else "viittaavat"
+        return f"Aineisto ei riitä arvioon: vain {fi.count(total, 'segmentti')} {verb} asiaan."
+    if total == 0:
+        return "Not enough material to assess: no segment refers to it."
+    return f"Not enough material to assess: only {_en(total, 'segment')}."
+
+
+def not_mentioned(lang: str, labels: Sequence[str], contrast: bool = True) -> str:
+    """All the themes without material in one sentence (``labels`` already quoted).
+
+    ``contrast``: the sentence follows one about the themes that did come up.
+    """
+    if lang == "fi":
+        verb = "ei noussut" if len(labels) == 1 else "eivät nousseet"
+        lead = "Sen sijaan " if contrast else ""
+        return f"{lead}{fi.join(list(labels))} {verb} aineistossa esiin lainkaan."
+    verb = "did not come up" if contrast else "did not come up in the material"
+    return f"{fi.join(list(labels), 'and')} {verb}."
+
+
+def not_mentioned_codes(lang: str, labels: Sequence[str], others: bool = True) -> str:
+    """The codes of a report section that had no material, in one sentence."""
+    if lang == "fi":
+        names = fi.join(list(labels))
+        return f"Ei mainintoja: {names}." if others else f"Aineistossa ei mainittu: {names}."
+    names = fi.join(list(labels), "and")
+    return f"Not mentioned: {names}." if others else f"Nothing in the material on: {names}."
+
+
+def material(lang: str, interviews: int, workshops: int, when: str) -> str:
+    """What the report rests on ("Aineisto: tilannekuva perustuu kahteen haastatteluun ...")."""
+    if lang == "fi":
+        parts = []
+        if interviews:
+            parts.append(fi.count(interviews, "haastattelu", "ill"))
+        if workshops:
+            parts.append(fi.count(workshops, "työpaja", "ill"))
+        if not parts:
+            return "Aineisto: tilannekuvalla ei ole vielä aineistoa."
+        relative = "joka toteutettiin" if interviews + workshops == 1 else "jotka toteutettiin"
+        text = f"Aineisto: tilannekuva perustuu {fi.join(parts)}"
+        return text + (f", {relative} {when}." if when else ".")
+    parts = []
+    if interviews:
+        parts.append(_en(interviews, "interview"))
+    if workshops:
+        parts.append(_en(workshops, "workshop"))
+    if not parts:
+        return "Material: none yet."
+    return f"Material: {fi.join(parts, 'and')}{when}."
+
+
+def _interviewee_count(docs: pd.DataFrame) -> int:
+    interviews = docs[docs["kind"] == "interview"]
+    if not len(interviews):
+        return 0
+    return int(interviews.apply(lambda d: d["participant"] or d["name"], axis=1).nunique())
 
 
 # --- the city report ------------------------------------------------------------------------
@@ -242,8 +488,7 @@ def city_report(data: ReportData, city: str) -> Report:
     sections.append(
         Section("Indikaattorit" if t.fi else "Indicators", tuple(_indicator_blocks(t, findings)))
     )
-    for theme in (c for c in data.codebook.codes if c.parent is None):
-        sections.append(_theme_section(t, city, theme.id, themes, docs, kinds))
+    specials = []
     for key, title_fi, title_en in (
         (
             "cooperation",
@@ -263,58 +508,65 @@ def city_report(data: ReportData, city: str) -> Report:
     ):
         codes = data.codebook.report_codes(key)
         if codes:
+            specials.append((title_fi if t.fi else title_en, codes))
+    # A report section drawing on exactly one theme's codes ("development" is the theme
+    # "Kehittämistarpeet ja ehdotetut toimenpiteet") is that theme's section, not a second
+    # section under the same heading with the same counts again.
+    home: dict[str, Sequence[str]] = {}
+    for title_, codes in list(specials):
+        for theme in (c for c in data.codebook.codes if c.parent is None):
+            members = {m for m in _theme_members(data.codebook, theme.id) if m != theme.id}
+            if members and set(codes) == members:
+                home[theme.id] = codes
+                specials.remove((title_, codes))
+                break
+    for theme in (c for c in data.codebook.codes if c.parent is None):
+        row = themes[themes["code"] == theme.id]
+        # Themes without material get no section: the summary names them in one sentence.
+        if len(row) and int(row["segments"].iloc[0]) > 0:
             sections.append(
-                Section(
-                    title_fi if t.fi else title_en, tuple(_code_list_blocks(t, city, codes, kinds))
-                )
+                _theme_section(t, city, theme.id, themes, docs, kinds, home.get(theme.id))
             )
+    for title_, codes in specials:
+        sections.append(Section(title_, tuple(_code_list_blocks(t, city, codes, kinds))))
     sections.append(
         Section("Teemataulukko" if t.fi else "Theme table", tuple(_theme_table(t, city)))
     )
-    return Report(title, subtitle, front, tuple(sections))
+    return Report(title, subtitle, front, _unique_titles(sections))
+
+
+def _unique_titles(sections: Sequence[Section]) -> tuple[Section, ...]:
+    """One section per heading: a later section with a heading already used joins the first."""
+    merged: dict[str, Section] = {}
+    for section in sections:
+        if section.title in merged:
+            first = merged[section.title]
+            merged[section.title] = Section(first.title, first.blocks + section.blocks, first.level)
+        else:
+            merged[section.title] = section
+    return tuple(merged.values())
 
 
 def _material(t: _Text, docs: pd.DataFrame) -> list[Para]:
     interviews = docs[docs["kind"] == "interview"]
     workshops = docs[docs["kind"] == "workshop"]
-    span = fi.month_span([d for d in docs["date"].fillna("") if d])
+    dates = sorted(d for d in docs["date"].fillna("") if d)
     roles = sorted({r for r in interviews["role"].fillna("") if r})
     orgs = sorted({o for o in interviews["organisation_type"].fillna("") if o})
     ids = tuple(sorted(docs["id"]))
     if t.fi:
-        parts = []
-        if len(interviews):
-            parts.append(fi.count(len(interviews), "haastattelu", "ill"))
-        if len(workshops):
-            parts.append(fi.count(len(workshops), "työpaja", "ill"))
-        text = f"Aineisto: tilannekuva perustuu {t.join(parts)}"
-        text += f", jotka toteutettiin {span}." if span else "."
-        lines = [Para(text, ids, "note")]
-        if roles:
-            lines.append(
-                Para(
-                    f"Haastateltavat: {', '.join(roles)} (organisaatiot: {', '.join(orgs)}).",
-                    (),
-                    "note",
-                )
-            )
+        when = fi.month_span(dates)
     else:
-        parts = []
-        if len(interviews):
-            parts.append(f"{len(interviews)} interview" + ("" if len(interviews) == 1 else "s"))
-        if len(workshops):
-            parts.append(f"{len(workshops)} workshop" + ("" if len(workshops) == 1 else "s"))
-        dates = sorted(d for d in docs["date"].fillna("") if d)
-        when = f", {dates[0]} to {dates[-1]}" if dates else ""
-        lines = [Para(f"Material: {t.join(parts)}{when}.", ids, "note")]
-        if roles:
-            lines.append(
-                Para(
-                    f"Interviewees: {', '.join(roles)} (organisations: {', '.join(orgs)}).",
-                    (),
-                    "note",
-                )
-            )
+        when = f", {dates[0]}" if dates else ""
+        if dates and dates[-1] != dates[0]:
+            when += f" to {dates[-1]}"
+    lines = [Para(material(t.data.lang, len(interviews), len(workshops), when), ids, "note")]
+    if roles:
+        people = "Haastateltavat" if t.fi else "Interviewees"
+        text = f"{people}: {', '.join(roles)}"
+        if orgs:
+            text += f" ({'organisaatiot' if t.fi else 'organisations'}: {', '.join(orgs)})"
+        lines.append(Para(text + ".", (), "note"))
     return lines
 
 
@@ -335,112 +587,138 @@ def _summary(t: _Text, city: str, themes: pd.DataFrame, codings: pd.DataFrame) -
     if total_segments < LITTLE_MATERIAL_SEGMENTS:
         blocks.append(
             Para(
-                (
-                    f"{t.gen(city)} aineisto on suppea: koodattuja segmenttejä on vain "
-                    f"{total_segments}. Havainnot ovat siksi suuntaa antavia, eikä niistä pidä "
-                    "vetää pitkälle meneviä johtopäätöksiä."
-                )
-                if t.fi
-                else (
-                    f"The material for {city} is thin: only {total_segments} coded segments. "
-                    "The findings are indicative only."
-                ),
+                thin_material(data.lang, t.gen(city) if t.fi else city, total_segments),
                 tuple(sorted(set(codings["segment_id"]))),
                 "note",
             )
         )
+    silent = set(ranked[ranked["segments"] == 0]["code"])
+    absent = [c.id for c in data.codebook.codes if c.id in silent]  # in codebook order
     if present.empty:
-        blocks.append(
-            Para(
-                "Aineistosta ei löytynyt koodattuja mainintoja."
-                if t.fi
-                else "No coded material was found."
-            )
-        )
+        if absent and total_segments:
+            blocks.append(Para(not_mentioned(data.lang, [t.quoted(c) for c in absent], False)))
         return blocks
     top = present.head(2)
     top_ids = list(top["code"])
     segs = _segments_for(
         data, city, [m for th in top_ids for m in _theme_members(data.codebook, th)]
     )
+    names = t.join([t.quoted(c) for c in top_ids])
     if t.fi:
-        names = t.join([t.quoted(c) for c in top_ids])
         verb = "nousi" if len(top_ids) == 1 else "nousivat"
-        share = top.iloc[0]["share_of_interviewees"]
         first = f"{t.loc(city)} keskusteluissa {verb} vahvimmin esiin {names}."
-        if share is not None and not pd.isna(share) and float(share) >= 0.99:
-            first += f" {t.quoted(top_ids[0])} tuli puheeksi jokaisessa haastattelussa."
-        elif share is not None and not pd.isna(share) and float(share) > 0:
-            first += (
-                f" {t.quoted(top_ids[0])} mainittiin {round(100 * float(share))} "
-                "prosentissa haastatteluista."
-            )
-        blocks.append(Para(first, segs))
     else:
+        first = (
+            f"In {city}, the most prominent theme was {names}."
+            if len(top_ids) == 1
+            else f"In {city}, the most prominent themes were {names}."
+        )
+    share = top.iloc[0]["share_of_interviewees"]
+    n_people = _interviewee_count(_city_docs(data, city))
+    if n_people and share is not None and not pd.isna(share) and float(share) > 0:
+        raised = round(float(share) * n_people)
+        first += " " + raised_by(data.lang, raised, n_people, float(share), t.quoted(top_ids[0]))
+    blocks.append(Para(first, segs))
+    weak = list(present.tail(1)["code"]) if len(present) > 2 else []
+    if absent:
+        blocks.append(Para(not_mentioned(data.lang, [t.quoted(c) for c in absent])))
+    elif weak and not _below_average(t, city, weak[0]):
         blocks.append(
             Para(
-                f"In {city}, the most prominent themes were "
-                f"{t.join([t.quoted(c) for c in top_ids])}.",
-                segs,
+                f"Vähiten esillä oli {t.quoted(weak[0])}."
+                if t.fi
+                else f"Least prominent was {t.quoted(weak[0])}.",
+                _segments_for(data, city, _theme_members(data.codebook, weak[0])),
             )
         )
-    absent = [
-        c for c in ranked["code"] if int(ranked[ranked["code"] == c]["segments"].iloc[0]) == 0
-    ]
-    weak = list(present.tail(1)["code"]) if len(present) > 2 else []
-    if t.fi:
-        if absent:
-            verb = "ei noussut" if len(absent) == 1 else "eivät nousseet"
-            blocks.append(
-                Para(
-                    f"Sen sijaan {t.join([t.quoted(c) for c in absent])} {verb} "
-                    "aineistossa esiin lainkaan."
-                )
-            )
-        elif weak and not _below_average(t, city, weak[0]):
-            blocks.append(
-                Para(
-                    f"Vähiten esillä oli {t.quoted(weak[0])}.",
-                    _segments_for(data, city, _theme_members(data.codebook, weak[0])),
-                )
-            )
-    else:
-        if absent:
-            blocks.append(Para(f"{t.join([t.quoted(c) for c in absent])} did not come up."))
-        elif weak:
-            blocks.append(Para(f"Least prominent was {t.quoted(weak[0])}."))
-    blocks.extend(_comparison(t, city, present))
+    blocks.extend(_comparison(t, city))
     return blocks
 
 
 def _below_average(t: _Text, city: str, theme: str) -> bool:
     """True when the comparison sentence will already say that ``theme`` is weak here."""
-    row = t.data.theme_matrix[
-        (t.data.theme_matrix["city"] == city) & (t.data.theme_matrix["code"] == theme)
-    ]
-    mean = _others_mean(t, city, theme)
-    value = row["per_1000_words"].iloc[0] if len(row) else None
-    return mean is not None and value is not None and float(value) - mean < -0.5
+    below = _comparison_picks(t, city)[1]
+    return below is not None and below[1] == theme
 
 
-def _comparison(t: _Text, city: str, present: pd.DataFrame) -> list[Para]:
-    """How the city differs from the others: the themes furthest above and below average."""
+def _enough(t: _Text, cities: Sequence[str] | None, theme: str, exclude: str = "") -> bool:
+    """Is there enough material on ``theme`` to compare on it?
+
+    At least ``COMPARE_SEGMENTS`` segments from at least ``COMPARE_DOCUMENTS`` documents, in
+    ``cities`` (None: every city but ``exclude``). A rate built on one segment says nothing.
+    """
+    m = t.data.theme_matrix
+    rows = m[m["code"] == theme]
+    rows = rows[rows["city"].isin(cities)] if cities is not None else rows[rows["city"] != exclude]
+    members = _theme_members(t.data.codebook, theme)
+    codings = t.data.codings[t.data.codings["code"].isin(members)]
+    docs = t.data.documents
+    ids = set(docs[docs["city"].fillna("").isin(set(rows["city"]))]["id"])
+    codings = codings[codings["document_id"].isin(ids)]
+    return (
+        int(codings["segment_id"].nunique()) >= COMPARE_SEGMENTS
+        and int(codings["document_id"].nunique()) >= COMPARE_DOCUMENTS
+    )
+
+
+Diff = tuple[float, str, float, float]  # (value - mean, theme, value, others' mean)
+
+
+def _comparison_picks(t: _Text, city: str) -> tuple[Diff | None, Diff | None]:
+    """The themes furthest above and below the other cities' mean, when the evidence holds.
+
+    Above: the city itself has enough material on the theme. Below: the other cities have
+    enough, and the city's material is not thin overall (a thin city is below on everything).
+    """
+    if city in t.picks:
+        return t.picks[city]
+    t.picks[city] = _pick(t, city)
+    return t.picks[city]
+
+
+def _pick(t: _Text, city: str) -> tuple[Diff | None, Diff | None]:
     data = t.data
     if data.theme_matrix["city"].nunique() < 2:
-        return []
-    diffs = []
+        return None, None
+    diffs: list[Diff] = []
     for _, row in data.theme_matrix[data.theme_matrix["city"] == city].iterrows():
         mean = _others_mean(t, city, row["code"])
         value = row["per_1000_words"]
         if mean is None or value is None or pd.isna(value):
             continue
-        diffs.append((float(value) - mean, row["code"], float(value), mean))
+        diffs.append((float(value) - mean, str(row["code"]), float(value), mean))
     if not diffs:
-        return []
+        return None, None
     diffs.sort(key=lambda d: (-d[0], d[1]))
+    above = next((d for d in diffs if d[0] > 0.5 and _enough(t, [city], d[1])), None)
+    own = _city_codings(data, city)
+    # "Less than elsewhere" rests on the city's whole material: thin or from a single
+    # document, it is below average on nearly everything and the claim says nothing.
+    thin = (
+        own["segment_id"].nunique() < LITTLE_MATERIAL_SEGMENTS
+        or own["document_id"].nunique() < COMPARE_DOCUMENTS
+    )
+    below = None
+    if not thin:
+        below = next(
+            (
+                d
+                for d in reversed(diffs)
+                if d[0] < -0.5
+                and (above is None or d[1] != above[1])
+                and _enough(t, None, d[1], exclude=city)
+            ),
+            None,
+        )
+    return above, below
+
+
+def _comparison(t: _Text, city: str) -> list[Para]:
+    """How the city differs from the others: the themes furthest above and below average."""
+    data = t.data
+    above, below = _comparison_picks(t, city)
     out = []
-    above = diffs[0]
-    if above[0] > 0.5:
+    if above is not None:
         segs = _segments_for(data, city, _theme_members(data.codebook, above[1]))
         if t.fi:
             out.append(
@@ -460,8 +738,7 @@ def _comparison(t: _Text, city: str, present: pd.DataFrame) -> list[Para]:
                     segs,
                 )
             )
-    below = diffs[-1]
-    if below[0] < -0.5 and below[1] != above[1]:
+    if below is not None:
         segs = _segments_for(data, city, _theme_members(data.codebook, below[1]))
         if t.fi:
             out.append(
@@ -492,11 +769,7 @@ def _indicator_blocks(t: _Text, findings: Sequence[Finding]) -> list[Block]:
         evidence = ", ".join(f"{names[v]} {n}" for v, n in f.counts)
         if f.status == "insufficient":
             verdict = "ei riittävästi aineistoa" if t.fi else "not enough material"
-            detail = (
-                f"Aineisto ei riitä arvioon: vain {t.segments(f.total)} viittaa asiaan."
-                if t.fi
-                else f"Not enough material to assess: only {t.segments(f.total)}."
-            )
+            detail = insufficient(t.data.lang, f.total)
         elif f.status == "tied":
             verdict = " / ".join(names[v] for v in f.values)
             detail = (
@@ -533,54 +806,25 @@ def _theme_section(
     themes: pd.DataFrame,
     docs: pd.DataFrame,
     kinds: Mapping[str, str],
+    codes: Sequence[str] | None = None,
 ) -> Section:
+    """A theme's material; with ``codes`` (a report section on this theme) code by code."""
     data = t.data
     row = themes[themes["code"] == theme].iloc[0]
     members = _theme_members(data.codebook, theme)
     segs = _segments_for(data, city, members)
     n_seg, n_doc = int(row["segments"]), int(row["documents"])
-    interviewees = docs[docs["kind"] == "interview"]
-    n_people = (
-        int(interviewees.apply(lambda d: d["participant"] or d["name"], axis=1).nunique())
-        if len(interviewees)
-        else 0
-    )
+    n_people = _interviewee_count(docs)
     share = row["share_of_interviewees"]
     raised = round(float(share) * n_people) if share is not None and not pd.isna(share) else 0
     blocks: list[Block] = []
-    if n_seg == 0:
-        blocks.append(
-            Para(
-                "Teemasta ei ollut mainintoja tämän kaupungin aineistossa."
-                if t.fi
-                else "This theme was not mentioned in this city's material."
-            )
-        )
-        return Section(t.label(theme), tuple(blocks))
-    if t.fi:
-        text = (
-            f"Teemaa käsiteltiin {fi.count(n_seg, 'segmentti', 'ine')} "
-            f"{fi.count(n_doc, 'dokumentti', 'ine')}."
-        )
-        if n_people:
-            if raised == n_people and n_people > 1:
-                text += f" Sen ottivat puheeksi kaikki {fi.count(n_people, 'haastateltava')}."
-            elif raised == 0:
-                text += (
-                    " Haastateltavat eivät ottaneet sitä puheeksi; maininnat ovat "
-                    "työpajamuistioista."
-                )
-            else:
-                text += (
-                    f" Sen otti puheeksi {fi.number(raised)} "
-                    f"{fi.count(n_people, 'haastateltava', 'ela')} "
-                    f"({t.pct(float(share))})."
-                )
-    else:
-        text = f"The theme came up in {t.segments(n_seg)} across {n_doc} document(s)."
-        if n_people:
-            text += f" {raised} of {n_people} interviewees raised it ({t.pct(float(share))})."
+    text = theme_coverage(data.lang, n_seg, n_doc)
+    if n_seg and n_people:
+        text += " " + raised_by(data.lang, raised, n_people, float(share or 0))
     blocks.append(Para(text, segs))
+    if codes is not None:
+        blocks.extend(_code_list_blocks(t, city, codes, kinds))
+        return Section(t.label(theme), tuple(blocks))
     sub = data.code_matrix[
         (data.code_matrix["city"] == city)
         & (data.code_matrix["code"].isin(members))
@@ -610,24 +854,22 @@ def _code_list_blocks(
     data = t.data
     blocks: list[Block] = []
     m = data.code_matrix
+    silent = []
     for code in codes:
         row = m[(m["city"] == city) & (m["code"] == code)]
         n = int(row["segments"].iloc[0]) if len(row) else 0
         segs = _segments_for(data, city, [code])
         if n == 0:
-            blocks.append(
-                Para(
-                    f"{t.label(code)}: " + ("ei mainintoja." if t.fi else "not mentioned."),
-                    (),
-                    "bullet",
-                )
-            )
+            silent.append(t.label(code))
             continue
         blocks.append(Para(f"{t.label(code)}: {t.segments(n)}", segs, "bullet"))
         quotes = data.code_quotes[
             (data.code_quotes["city"] == city) & (data.code_quotes["code"] == code)
         ]
         blocks.extend(_quotes(t, quotes, kinds, 1))
+    if silent:
+        # The codes without material in one line, not one "not mentioned" bullet each.
+        blocks.append(Para(not_mentioned_codes(t.data.lang, silent, bool(blocks))))
     return blocks
 
 
@@ -648,26 +890,28 @@ def _theme_table(t: _Text, city: str) -> list[Block]:
                 t.num(mean) if mean is not None else "–",
             )
         )
+    # Headers short enough for their columns: a word broken inside ("Dokumen|tit") in the
+    # PDF looks broken. "1 000" keeps its no-break space.
     header = (
         (
             "Teema",
             "Segmentit",
             "Dokumentit",
-            "Haastateltavista",
-            "/ 1 000 sanaa",
-            "Muut kaupungit / 1 000 sanaa",
+            "Osuus haastateltavista",
+            "/ 1\u00a0000 sanaa",
+            "Muut kaupungit / 1\u00a0000 sanaa",
         )
         if t.fi
         else (
             "Theme",
             "Segments",
             "Documents",
-            "Of interviewees",
+            "Share of interviewees",
             "Per 1,000 words",
             "Other cities per 1,000 words",
         )
     )
-    blocks: list[Block] = [Table(header, tuple(rows))]
+    blocks: list[Block] = [Table(header, tuple(rows), widths=(4.0, 2.2, 2.4, 3.5, 2.2, 2.7))]
     if data.heatmap is not None:
         blocks.append(
             Image(
@@ -815,6 +1059,9 @@ def _separating(t: _Text, cities: Sequence[str]) -> list[Block]:
         )
         if len(values) < 2 or values.mean() == 0:
             continue
+        # "Most prominent in X" needs X's own material to hold (not one segment).
+        if not _enough(t, [str(values.idxmax())], code.id):
+            continue
         spread.append((float(values.std(ddof=0) / values.mean()), code.id, values))
     spread.sort(key=lambda s: (-s[0], s[1]))
     blocks: list[Block] = []
@@ -835,4 +1082,28 @@ def _separating(t: _Text, cities: Sequence[str]) -> list[Block]:
                 f"1,000 words), least in {low} ({t.num(values[low])})."
             )
         blocks.append(Para(text, segs, "bullet"))
+    if not blocks and len(cities) < 2:
+        blocks.append(
+            Para(
+                "Vertailuun tarvitaan vähintään kaksi kaupunkia."
+                if t.fi
+                else "A comparison needs at least two cities.",
+                (),
+                "note",
+            )
+        )
+    elif not blocks:
+        blocks.append(
+            Para(
+                "Aineisto ei riitä kaupunkien vertailuun: missään kaupungissa ei ole "
+                "yhdestäkään teemasta niin paljon mainintoja "
+                f"({fi.count(COMPARE_SEGMENTS, 'segmentti')} "
+                f"{fi.count(COMPARE_DOCUMENTS, 'dokumentti', 'ela')}), että vertailu kestäisi."
+                if t.fi
+                else "Not enough material to compare the cities: no city has "
+                f"{COMPARE_SEGMENTS} segments from {COMPARE_DOCUMENTS} documents on any theme.",
+                (),
+                "note",
+            )
+        )
     return blocks

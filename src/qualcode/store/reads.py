@@ -70,14 +70,17 @@ class Reads:
 
     def matrix_codings(self, *, include_suggested: bool = False) -> list[MatrixCoding]:
         """Accepted codings (any coder), optionally with pending suggestions counted as if
-        accepted."""
+        accepted. The evidence is that of the suggestion the coding accepted (None for a
+        manual coding): report quotes are cut around it."""
         sql = """SELECT c.segment_id, s.document_id, c.code_id, MAX(c.score), MIN(c.source),
-                        s.text, s.seq, s.speaker
+                        s.text, s.seq, s.speaker, s.start, s.start_time,
+                        (SELECT g.evidence FROM suggestions g WHERE g.segment_id = c.segment_id
+                         AND g.code_id = c.code_id)
                  FROM codings c JOIN segments s ON s.id = c.segment_id
                  WHERE c.status = 'accepted' GROUP BY c.segment_id, c.code_id"""
         if include_suggested:
             sql += """ UNION SELECT g.segment_id, s.document_id, g.code_id, g.score, g.source,
-                               s.text, s.seq, s.speaker
+                               s.text, s.seq, s.speaker, s.start, s.start_time, g.evidence
                        FROM suggestions g JOIN segments s ON s.id = g.segment_id
                        WHERE g.status = 'pending' AND NOT EXISTS (
                          SELECT 1 FROM codings c WHERE c.segment_id = g.segment_id
@@ -151,7 +154,7 @@ class Reads:
         """Every segment with its document's metadata, in document order."""
         for r in self._db.conn.execute(
             """SELECT s.id, d.name, d.city, d.participant, d.role, d.kind, s.speaker,
-                      s.is_interviewer, s.start, s."end", s.text
+                      s.is_interviewer, s.start, s."end", s.start_time, s.end_time, s.text
                FROM segments s JOIN documents d ON d.id = s.document_id
                ORDER BY d.name, s.seq"""
         ):

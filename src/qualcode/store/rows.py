@@ -197,6 +197,9 @@ class MatrixCoding:
     text: str
     seq: int
     speaker: str | None
+    start: int  # the segment's offset in its document
+    start_time: float | None  # seconds into the recording, for .vtt/.srt and [00:01:02] labels
+    evidence: str | None  # JSON of the accepted suggestion's matches; None for manual codings
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +256,8 @@ class SegmentExportRow:
     is_interviewer: int
     start: int
     end: int
+    start_time: float | None
+    end_time: float | None
     text: str
 
 

@@ -38,6 +38,8 @@ SEGMENT_COLUMNS = (
     "is_interviewer",
     "start",
     "end",
+    "start_time",
+    "end_time",
     "text",
 )
 
@@ -383,6 +385,7 @@ def status(project: Project) -> list[StatusRow]:
 
 
 def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
+    from qualcode.report.clock import clock
     from qualcode.workflow.names import filter_for
 
     clean = filter_for(project, pseudonymise)
@@ -399,6 +402,9 @@ def export_segments(project: Project, out: Path, *, pseudonymise: bool = True) -
             r.is_interviewer,
             r.start,
             r.end,
+            # Cue and label times as the recording shows them (00:12:34), to find the spot.
+            clock(r.start_time),
+            clock(r.end_time),
             clean(str(r.text)),
         )
         for r in project.store.reads.segment_export_rows()

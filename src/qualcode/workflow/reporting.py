@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import tempfile
 import unicodedata
@@ -114,11 +115,32 @@ def _xlsx(
     import pandas as pd
 
     from qualcode.matrix import MEASURES, representative_quotes, wide
+    from qualcode.report.clock import clock
+    from qualcode.report.content import attribution
 
     quotes = representative_quotes(data, codebook, by=by, level=level)
     labels = dict(zip(long["code"], long["label"], strict=False))
     quotes.insert(2, "label", quotes["code"].map(labels))
     quotes["text"] = quotes["text"].map(clean)
+    # Signed as in the reports: the speaker's own role, else neutrally, never another's.
+    kinds = dict(zip(data.documents["name"], data.documents["kind"], strict=False))
+    quotes.insert(
+        quotes.columns.get_loc("score"),
+        "attribution",
+        [
+            attribution("fi", str(r or ""), str(o or ""), str(kinds.get(d, "interview")))
+            for r, o, d in zip(
+                quotes["role"], quotes["organisation_type"], quotes["document"], strict=True
+            )
+        ],
+    )
+    # The spot in the recording (cue or label time), as a player shows it.
+    quotes["time"] = quotes["time"].map(clock)
+    quotes["matched"] = [
+        clean(", ".join(dict.fromkeys(str(e[0]) for e in json.loads(ev or "[]"))))
+        for ev in quotes["evidence"]
+    ]
+    quotes = quotes.drop(columns=["start", "evidence"])
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for measure in MEASURES:
@@ -203,8 +225,13 @@ def report(
     lang: str = "fi",
     date: str | None = None,
     pseudonymise: bool = True,
+    comments: bool = True,
     progress: Progress | None = None,
 ) -> ReportResult:
+    """Write the city reports (and with ``all_cities`` the summary) into ``out_dir``.
+
+    ``comments`` False leaves out the Word comments with segment ids: the client's copy.
+    """
     from qualcode.matrix import build_matrix, heatmap, representative_quotes
     from qualcode.report.content import ReportData, city_report, summary_report
     from qualcode.report.writer import open_template, render
@@ -244,29 +271,41 @@ def report(
             codings=data.codings,
             theme_matrix=theme_matrix,
             code_matrix=code_matrix,
-            theme_quotes=representative_quotes(data, codebook, level="theme", per_cell=4),
-            code_quotes=representative_quotes(data, codebook, level="code", per_cell=2),
+            # More candidates than a section shows: a report skips quotes it has shown.
+            theme_quotes=representative_quotes(
+                data, codebook, level="theme", per_cell=16, per_document=None
+            ),
+            code_quotes=representative_quotes(
+                data, codebook, level="code", per_cell=8, per_document=None
+            ),
             pseudonymise=pseudonymiser(project, pseudonymise),
             date=shown_date,
             lang=lang,
             place_forms=project.settings.place_forms,
         )
         created = dt.datetime.combine(day, dt.time())
-        # One heat map for all reports: drawing it is the slowest step of a report.
         image = heatmap(theme_matrix, Path(tmp) / "themes.png", lang=lang)
         total = len(targets) + (1 if all_cities else 0)
         for i, name in enumerate(targets):
             assert name is not None
             if progress:
                 progress(i, total, name)
-            content = city_report(dataclasses.replace(base, heatmap=image), name)
+            # Each city's report marks its own row in the heat map.
+            own = heatmap(theme_matrix, Path(tmp) / f"themes-{i}.png", lang=lang, highlight=name)
+            content = city_report(dataclasses.replace(base, heatmap=own), name)
             path = out_dir / file_names[name]
-            atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
+            atomic_write_bytes(
+                path,
+                render(content, template=template, lang=lang, created=created, comments=comments),
+            )
             files.append(str(path))
         if all_cities:
             content = summary_report(dataclasses.replace(base, heatmap=image))
             path = out_dir / ("yhteenveto.docx" if lang == "fi" else "summary.docx")
-            atomic_write_bytes(path, render(content, template=template, lang=lang, created=created))
+            atomic_write_bytes(
+                path,
+                render(content, template=template, lang=lang, created=created, comments=comments),
+            )
             atomic_write_bytes(
                 out_dir / ("teemat.png" if lang == "fi" else "themes.png"), image.read_bytes()
             )
