@@ -1183,12 +1183,58 @@ class Store:
         )
 
     def participants(self) -> list[tuple[str, str | None, str | None]]:
-        """(participant, role, city) of documents that name one."""
+        """(participant, role, city) of documents and of speakers (metadata) that name one."""
         return [
             (str(r[0]), r[1], r[2])
             for r in self.conn.execute(
-                "SELECT DISTINCT participant, role, city FROM documents "
-                "WHERE participant IS NOT NULL AND participant != '' ORDER BY participant"
+                "SELECT participant, role, city FROM documents "
+                "WHERE participant IS NOT NULL AND participant != '' "
+                "UNION SELECT sp.participant, sp.role, d.city FROM speakers sp "
+                "JOIN documents d ON d.id = sp.document_id "
+                "WHERE sp.participant IS NOT NULL AND sp.participant != '' ORDER BY 1"
+            )
+        ]
+
+    # --- speakers (per-speaker metadata, migration 0007) -------------------------------------
+    def speakers(self, doc_id: str) -> list[tuple[str, str | None, str | None, str | None]]:
+        """(speaker, participant, role, organisation_type) of one document, by speaker."""
+        return [
+            (str(r[0]), r[1], r[2], r[3])
+            for r in self.conn.execute(
+                "SELECT speaker, participant, role, organisation_type FROM speakers "
+                "WHERE document_id = ? ORDER BY speaker",
+                (doc_id,),
+            )
+        ]
+
+    def replace_speakers(
+        self, doc_id: str, rows: Iterable[tuple[str, str | None, str | None, str | None]]
+    ) -> None:
+        """Set a document's speaker metadata to exactly ``rows``."""
+        self.conn.execute("DELETE FROM speakers WHERE document_id = ?", (doc_id,))
+        self.conn.executemany(
+            "INSERT INTO speakers (document_id, speaker, participant, role, organisation_type) "
+            "VALUES (?,?,?,?,?)",
+            ((doc_id, *r) for r in rows),
+        )
+
+    def all_speakers(self) -> list[tuple[str, str, str | None, str | None, str | None]]:
+        """(document id, speaker, participant, role, organisation_type) of every speaker row."""
+        return [
+            tuple(r)
+            for r in self.conn.execute(
+                "SELECT document_id, speaker, participant, role, organisation_type FROM speakers "
+                "ORDER BY document_id, speaker"
+            )
+        ]
+
+    def segment_speakers(self) -> list[tuple[str, str, str | None, bool, int]]:
+        """(segment id, document id, speaker, is_interviewer, words) of every segment."""
+        return [
+            (str(r[0]), str(r[1]), r[2], bool(r[3]), int(r[4]))
+            for r in self.conn.execute(
+                "SELECT id, document_id, speaker, is_interviewer, words FROM segments "
+                "ORDER BY document_id, seq"
             )
         ]
 

@@ -6,6 +6,7 @@ project exactly as it was.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -17,7 +18,7 @@ from typing import Literal
 from qualcode.csvout import write_csv
 from qualcode.errors import IngestError
 from qualcode.ingest import collect_paths, load_transcript
-from qualcode.ingest.metadata import MetadataRow, read_metadata
+from qualcode.ingest.metadata import MetadataRow, SpeakerMeta, read_metadata
 from qualcode.project import Project
 from qualcode.records import DocumentMeta, Kind, Segment, Transcript
 from qualcode.segment import segment_document
@@ -80,6 +81,7 @@ def import_paths(
         )
     metadata = _metadata_for(paths, meta_path)
     parsed: list[tuple[Transcript, list[Segment]]] = []
+    speakers: dict[str, tuple[SpeakerMeta, ...]] = {}
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files), path.name)
@@ -93,12 +95,18 @@ def import_paths(
             turns=transcript.turns,
             settings=project.settings.segment,
         )
+        row = metadata.get(path.resolve())
+        speakers[transcript.name] = row.speakers if row else ()
+        check_speakers(transcript.name, speakers[transcript.name], segments)
         parsed.append((transcript, segments))
     if progress:
         progress(len(files), len(files), "")
     _check_unique_names(parsed)
     if not keep_file_names:
         people = {r.meta.participant for r in metadata.values() if r.meta.participant}
+        people.update(
+            sp.participant for r in metadata.values() for sp in r.speakers if sp.participant
+        )
         people.update(p for p, _, _ in project.store.participants())
         for transcript, _ in parsed:
             named = _names_in_file_name(transcript.name, people)
@@ -114,8 +122,34 @@ def import_paths(
     outcomes: list[ImportOutcome] = []
     with store.transaction():
         for transcript, segments in parsed:
-            outcomes.append(_store_one(project, transcript, segments, replace_changed))
+            outcome = _store_one(project, transcript, segments, replace_changed)
+            if outcome.status != "duplicate":
+                rows = [sp.row() for sp in speakers[transcript.name]]
+                if outcome.status == "unchanged" and store.speakers(outcome.document_id) != rows:
+                    outcome = replace(
+                        outcome, status="metadata updated", note="file unchanged; metadata updated"
+                    )
+                store.replace_speakers(outcome.document_id, rows)
+            outcomes.append(outcome)
     return outcomes
+
+
+def check_speakers(name: str, speakers: Sequence[SpeakerMeta], segments: Sequence[Segment]) -> None:
+    """Every speaker row of a file must name a speaker label of its transcript (typos are
+    errors: a misspelt row would silently sign that speaker's quotes with nobody's role)."""
+    labels = sorted({s.speaker for s in segments if s.speaker})
+    for sp in speakers:
+        if sp.speaker not in labels:
+            shown = ", ".join(f"'{label}'" for label in labels[:12]) or "none"
+            if len(labels) > 12:
+                shown += f" and {len(labels) - 12} more"
+            close = difflib.get_close_matches(sp.speaker, labels, n=1)
+            raise IngestError(
+                sp.location,
+                f"speaker '{sp.speaker}' does not occur in {name}",
+                (f"did you mean '{close[0]}'? " if close else "")
+                + f"use the label as the transcript writes it; its speakers are {shown}",
+            )
 
 
 def _names_in_file_name(name: str, people: Iterable[str]) -> tuple[str, ...]:

@@ -50,7 +50,51 @@ def load_matrix_data(project: Project, *, include_suggested: bool = False) -> Ma
         project.store.matrix_codings(include_suggested=include_suggested),
         columns=["segment_id", "document_id", "code", "score", "source", "text", "seq", "speaker"],
     )
-    return MatrixData(documents=documents, codings=codings)
+    rows = project.store.segment_speakers()
+    signed = speaker_signatures(project, documents, rows)
+    own = ("participant", "role", "organisation_type", "is_interviewer")
+    for k, column in enumerate(own):
+        codings[column] = [signed[sid][k] for sid in codings["segment_id"]]
+    segments = pd.DataFrame(
+        [(sid, doc, speaker, words, *signed[sid]) for sid, doc, speaker, _, words in rows],
+        columns=["segment_id", "document_id", "speaker", "words", *own],
+    )
+    return MatrixData(documents=documents, codings=codings, segments=segments)
+
+
+def speaker_signatures(
+    project: Project,
+    documents: pd.DataFrame,
+    segments: Sequence[tuple[str, str, str | None, bool, int]],
+) -> dict[str, tuple[str | None, str | None, str | None, bool]]:
+    """Per segment: (participant, role, organisation_type, is_interviewer) of its speaker.
+
+    The speaker's own metadata.csv row if there is one; else the document's metadata when the
+    segment is the document participant's (the speaker named as the participant, the only
+    non-interviewer speaker of the document, or an unlabelled paragraph); else nothing: in a
+    document with several speakers, a speaker without a row must never be signed with
+    someone else's role (the report signs such quotes neutrally).
+    """
+    store = project.store
+    own = {(d, sp): (p, r, o) for d, sp, p, r, o in store.all_speakers()}
+    doc_meta = {
+        str(r.id): (r.participant, r.role, r.organisation_type) for r in documents.itertuples()
+    }
+    voices: dict[str, set[str]] = {}
+    for _, doc, speaker, interviewer, _ in segments:
+        if speaker and not interviewer:
+            voices.setdefault(doc, set()).add(speaker)
+    out: dict[str, tuple[str | None, str | None, str | None, bool]] = {}
+    for sid, doc, speaker, interviewer, _ in segments:
+        participant = doc_meta.get(doc, (None, None, None))[0]
+        if speaker and (doc, speaker) in own:
+            meta = own[(doc, speaker)]
+        elif not speaker or speaker == participant or len(voices.get(doc, ())) <= 1:
+            meta = doc_meta.get(doc, (None, None, None))
+        else:
+            meta = (None, None, None)
+        out[sid] = (*meta, interviewer)
+    return out
 
 
 def pseudonymiser(project: Project, enabled: bool = True) -> Callable[[str], str]:
