@@ -1195,6 +1195,44 @@ class Store:
             )
         ]
 
+    # --- resegmenting (qualcode resegment) ----------------------------------------------------
+    def park_segments(self, doc_id: str) -> None:
+        """Give a document's segments negative seq numbers, so that the new segmentation's
+        seq numbers are free while old and new segments are both stored."""
+        self.conn.execute("UPDATE segments SET seq = -seq WHERE document_id = ?", (doc_id,))
+
+    def update_segment(self, s: Segment) -> None:
+        """Rewrite a kept segment (same id, so same offsets and text) in place: its codings,
+        suggestions and tokens stay attached."""
+        self.conn.execute(
+            """UPDATE segments SET seq = ?, speaker = ?, is_interviewer = ?, unit = ?,
+               start_time = ?, end_time = ?, words = ? WHERE id = ?""",
+            (
+                s.seq,
+                s.speaker,
+                int(s.is_interviewer),
+                s.unit,
+                s.start_time,
+                s.end_time,
+                s.words,
+                s.id,
+            ),
+        )
+
+    def delete_segments(self, ids: Sequence[str]) -> tuple[int, int]:
+        """Remove segments and whatever still hangs on them (decisions not carried over, which
+        the caller has logged); returns (codings, suggestions) removed."""
+        codings = suggestions = 0
+        for sid in ids:
+            codings += self.conn.execute(
+                "DELETE FROM codings WHERE segment_id = ?", (sid,)
+            ).rowcount
+            suggestions += self.conn.execute(
+                "DELETE FROM suggestions WHERE segment_id = ?", (sid,)
+            ).rowcount
+            self.conn.execute("DELETE FROM segments WHERE id = ?", (sid,))
+        return codings, suggestions
+
     # --- speakers (per-speaker metadata, migration 0007) -------------------------------------
     def speakers(self, doc_id: str) -> list[tuple[str, str | None, str | None, str | None]]:
         """(speaker, participant, role, organisation_type) of one document, by speaker."""
