@@ -433,6 +433,7 @@ def _most_overlap(old: Segment, new: Sequence[Segment]) -> Segment | None:
 
 
 def _excerpt(text: str) -> str:
+    text = " ".join(text.split())  # one line, also for a paragraph of several lines
     return text if len(text) <= 60 else text[:57] + "..."
 
 

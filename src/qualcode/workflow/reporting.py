@@ -53,11 +53,15 @@ def load_matrix_data(project: Project, *, include_suggested: bool = False) -> Ma
     rows = project.store.segment_speakers()
     signed = speaker_signatures(project, documents, rows)
     own = ("participant", "role", "organisation_type", "is_interviewer")
+    # object dtype: a missing role stays None (pandas would make a string column's None NaN,
+    # which is truthy and would print as "nan" in a signature).
     for k, column in enumerate(own):
-        codings[column] = [signed[sid][k] for sid in codings["segment_id"]]
+        values = [signed[sid][k] for sid in codings["segment_id"]]
+        codings[column] = pd.Series(values, index=codings.index, dtype=object)
     segments = pd.DataFrame(
         [(sid, doc, speaker, words, *signed[sid]) for sid, doc, speaker, _, words in rows],
         columns=["segment_id", "document_id", "speaker", "words", *own],
+        dtype=object,
     )
     return MatrixData(documents=documents, codings=codings, segments=segments)
 
