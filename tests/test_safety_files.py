@@ -430,3 +430,24 @@ def test_a_nul_byte_after_the_first_8_kb_is_refused_with_its_line(
     # UTF-16 text is full of zero bytes, but decoded it has no NUL: still imported.
     (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))
     assert read_document(tmp_path / "utf16.txt")[0].encoding == "utf-16"
+
+
+def test_a_cut_archive_is_an_archive_error_not_a_seek_error() -> None:
+    # Found by the fuzz tests: a zip missing its first byte has local-header offsets before the
+    # start of the data, and zipfile raises a ValueError from seek().
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", "<Project/>" * 100)
+    with SafeZip(buffer.getvalue()[1:]) as cut, pytest.raises(ArchiveError) as caught:
+        cut.read("project.qde")
+    assert caught.value.problem.startswith("archive entry 'project.qde' cannot be read (")
+
+
+def test_a_qdc_declaring_an_unknown_encoding_is_one_line(qc: Invoke, tmp_path: Path) -> None:
+    qdc = tmp_path / "koodit.qdc"
+    qdc.write_bytes(b'<?xml version="1.0" encoding="x"?><CodeBook/>')
+    result = qc("codebook", "import-qdc", qdc, "--out", tmp_path / "cb.yaml")
+    assert result.exit_code == 1
+    assert "the XML declares an unknown encoding (unknown encoding: x)" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "cb.yaml").exists()

@@ -115,6 +115,15 @@ def test_custom_pattern_without_speaker_group_is_an_error() -> None:
         segment_document("d", "x", settings=SegmentSettings(speaker_patterns=(r"^\w+:",)))
 
 
+@pytest.mark.parametrize("captured", ["", "x", "nan", "1e400", "1:2:3:4", "9" * 400])
+def test_custom_time_group_that_is_not_a_clock_gives_no_time(captured: str) -> None:
+    # Found by tests/test_fuzz_readers.py: float('') raised ValueError out of 'import'.
+    settings = SegmentSettings(speaker_patterns=(r"^(?P<speaker>H|V)\[(?P<time>[^\]]*)\]:",))
+    text = f"H[{captured}]: Kysymys?\n\nV[0:05]: Vastaus."
+    got = segment_document("d", text, settings=settings)
+    assert [(s.speaker, s.start_time) for s in got] == [("H", None), ("V", 5.0)]
+
+
 def test_long_turn_is_split_at_sentence_boundaries() -> None:
     sentences = [f"Tämä on lause numero {i} jossa on muutama sana lisää." for i in range(40)]
     text = "H: Kerro lisää.\n\nV: " + " ".join(sentences)

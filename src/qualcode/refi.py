@@ -775,6 +775,11 @@ def _parse_xml(data: bytes, what: str) -> Element:
         raise RefiError(f"{what}: the XML refers to external resources, refused") from error
     except ParseError as error:
         raise RefiError(f"{what}: not well-formed XML ({error})") from error
+    except LookupError as error:  # <?xml encoding="x"?> naming no codec Python knows
+        raise RefiError(
+            f"{what}: the XML declares an unknown encoding ({error})",
+            "REFI-QDA files are UTF-8; re-export the file from the program that made it",
+        ) from error
 
 
 class _Ids:

@@ -79,7 +79,14 @@ class SafeZip:
             with self._zip.open(info) as handle:
                 # One byte more than declared would be a lie; zipfile raises on the CRC first.
                 data = handle.read(info.file_size + 1)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, EOFError) as e:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+            zlib.error,
+            EOFError,
+            ValueError,
+        ) as e:  # ValueError: a local header offset before the start (a cut archive)
             raise ArchiveError(f"archive entry {info.filename!r} cannot be read ({e})") from e
         if len(data) > info.file_size:
             raise ArchiveError(

@@ -287,10 +287,16 @@ def _paragraph_starts(text: str, label_lines: set[int]) -> list[int]:
     return starts
 
 
+_CLOCK_RE = re.compile(r"\d{1,4}(?::\d{1,2}){0,2}(?:[.,]\d{1,6})?", re.ASCII)
+
+
 def _parse_clock(value: str | None) -> float | None:
-    if not value:
+    # A custom speaker pattern's (?P<time>...) group may capture anything; a time is optional
+    # metadata, so text that is not a clock (h:mm:ss, mm:ss, s.sss) is no time rather than a
+    # failed import (and never float()'s "nan" or "inf").
+    if not value or not _CLOCK_RE.fullmatch(value.strip()):
         return None
-    parts = value.replace(",", ".").split(":")
+    parts = value.strip().replace(",", ".").split(":")
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + float(part)

@@ -9,6 +9,7 @@ detection run. The stored transcripts are never altered.
 
 from __future__ import annotations
 
+import io
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
