@@ -19,6 +19,30 @@ echo
 echo "== 1b. Finding names to pseudonymise (people and organisations)"
 $QC names detect
 echo
+echo "== 1c. A workshop transcript with named speakers: a segment per speaker change, each"
+echo "       speaker's quotes signed by its own metadata.csv row (names pseudonymised)"
+.venv/bin/python - "$OUT" lounajoki-tyopaja-keskustelu.txt <<'PY'
+import sys
+from collections import Counter
+from pathlib import Path
+from qualcode.project import open_project
+from qualcode.workflow.names import filter_for
+from qualcode.workflow.reporting import load_matrix_data
+
+project = open_project(Path(sys.argv[1]))
+clean = filter_for(project, True)
+doc = project.store.document_by_name(sys.argv[2])
+segments = load_matrix_data(project).segments
+rows = segments[segments["document_id"] == doc.id]
+counts = Counter(r.speaker for r in rows.itertuples() if r.speaker)
+for r in rows.drop_duplicates("speaker").itertuples():
+    if not r.speaker:
+        continue
+    sign = "interviewer turns, never quoted" if r.is_interviewer else f"signed '{r.role or 'työpajan osallistuja'}'"
+    print(f"  {clean(r.speaker):<28} {counts[r.speaker]:>2} segment(s), {sign}")
+project.close()
+PY
+echo
 echo "== 2. Checking the codebook"
 $QC codebook check "$CODEBOOK"
 echo

@@ -80,7 +80,7 @@ def test_import_killed_inside_its_transaction_leaves_the_store_intact(tmp_path: 
     rerun = qualcode(killed, "import", SAMPLE)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, (out, err)
-    assert "15 imported, 0 other, 15 file(s) in all" in out
+    assert "16 imported, 0 other, 16 file(s) in all" in out
     uninterrupted = qualcode(clean, "import", SAMPLE)
     assert uninterrupted.communicate(timeout=300)[0] == out
     assert dump(killed) == dump(clean)

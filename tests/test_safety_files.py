@@ -71,7 +71,7 @@ def coded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(root, "export", "segments", "--out", base / "s.csv")
     rows = csv.DictReader(io.StringIO((base / "s.csv").read_text(encoding="utf-8-sig")))
     for row in rows:
-        if row["text"].startswith("Vastaaja:"):
+        if row["speaker"] == "Vastaaja":
             run(root, "code", row["segment_id"], "yhteistyo")
     return root
 

@@ -173,7 +173,7 @@ def assert_same_project(
 def test_round_trip_is_exact(named: Path, tmp_path: Path, mode: tuple[str, ...]) -> None:
     first, second, output = round_trip(named, tmp_path, mode)
     assert "did not match qualcode's segments" not in output
-    assert output.splitlines()[-1].startswith("Imported 15 source(s) (0 skipped), 53 codes, ")
+    assert output.splitlines()[-1].startswith("Imported 16 source(s) (0 skipped), 53 codes, ")
     copy = tmp_path / "fresh" / named.name
     segments, n_codings, selections = assert_same_project(named, copy, first, not mode)
     # The figures of issue 13 (817 codings on 249 selections), give or take rule changes.
@@ -301,10 +301,12 @@ def test_pseudonyms_are_speaker_labels() -> None:
     ]
     assert [s.start_time for s in segments][:2] == [5.0, 15.0]
     once = "Haastattelija: Mitä?\n\n[henkilö 3]: Ei mitään.\n\nHaastattelija: Selvä.\n"
-    # Like a name said once, a pseudonym said once is not trusted as a label.
-    assert [s.text for s in segment_document("d", once)] == [
-        "Mitä?\n\n[henkilö 3]: Ei mitään.",
-        "Selvä.",
+    # Like a name said once in a labelled conversation, a pseudonym said once is a speaker
+    # (issue 15.1: never a label left inside the previous turn).
+    assert [(s.speaker, s.text) for s in segment_document("d", once)] == [
+        ("Haastattelija", "Mitä?"),
+        ("[henkilö 3]", "Ei mitään."),
+        ("Haastattelija", "Selvä."),
     ]
 
 

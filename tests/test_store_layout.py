@@ -50,6 +50,8 @@ def _functions() -> Iterator[tuple[str, object]]:
                 for attr, member in vars(obj).items():
                     if attr.startswith("__"):  # dataclass-made dunders, __init__
                         continue
+                    if issubclass(obj, tuple) and attr.startswith("_"):  # NamedTuple's own _make
+                        continue
                     func = member.fget if isinstance(member, property) else member
                     if isinstance(func, classmethod | staticmethod):
                         func = func.__func__

@@ -35,8 +35,23 @@ class MatrixData:
 
     documents: pd.DataFrame  # id, name, city, participant, role, organisation_type, kind, words
     # segment_id, document_id, code, score, source, text, seq, speaker, start, start_time,
-    # evidence (JSON or None)
+    # evidence (JSON or None), and, from load_matrix_data, the speaker's own participant, role,
+    # organisation_type and is_interviewer: quotes are signed, and --by role/organisation_type
+    # counted, by speaker
     codings: pd.DataFrame
+    # segment_id, document_id, speaker, is_interviewer, words, participant, role,
+    # organisation_type of every segment: the word and interviewee totals of speaker groups
+    segments: pd.DataFrame | None = None
+
+
+SPEAKER_GROUPS = ("role", "organisation_type")
+
+
+def _voice(document_id: str, participant: object, speaker: object) -> str:
+    """An interviewee counted by speaker: the named participant, else the document's speaker."""
+    if isinstance(participant, str) and participant:
+        return participant
+    return f"{document_id}\x00{speaker if isinstance(speaker, str) else ''}"
 
 
 def _interviewee(doc: pd.Series) -> str | None:
@@ -67,12 +82,35 @@ def build_matrix(
     docs = data.documents.copy()
     docs[by] = docs[by].fillna("").astype(str)
     docs["interviewee"] = docs.apply(_interviewee, axis=1)
-    codings = data.codings.merge(
-        docs[["id", by, "interviewee"]], left_on="document_id", right_on="id", how="inner"
-    )
-    groups = sorted(docs[by].unique())
-    words = docs.groupby(by)["words"].sum()
-    interviewees = docs.dropna(subset=["interviewee"]).groupby(by)["interviewee"].nunique()
+    if by in SPEAKER_GROUPS and by in data.codings.columns and data.segments is not None:
+        # Role and organisation type are the speaker's own (metadata.csv speaker rows).
+        kinds = dict(zip(docs["id"], docs["kind"], strict=True))
+        segs = data.segments.copy()
+        segs[by] = segs[by].fillna("").astype(str)
+        voiced = [
+            kinds.get(d) == "interview" and not i
+            for d, i in zip(segs["document_id"], segs["is_interviewer"], strict=True)
+        ]
+        segs["interviewee"] = [
+            _voice(d, p, sp) if v else None
+            for d, p, sp, v in zip(
+                segs["document_id"], segs["participant"], segs["speaker"], voiced, strict=True
+            )
+        ]
+        codings = data.codings.merge(
+            segs[["segment_id", "interviewee"]], on="segment_id", how="left"
+        ).merge(docs[["id"]], left_on="document_id", right_on="id", how="inner")
+        codings[by] = codings[by].fillna("").astype(str)
+        groups = sorted(set(segs[by]) | set(codings[by]))
+        words = segs.groupby(by)["words"].sum()
+        interviewees = segs.dropna(subset=["interviewee"]).groupby(by)["interviewee"].nunique()
+    else:
+        codings = data.codings.drop(columns=[by], errors="ignore").merge(
+            docs[["id", by, "interviewee"]], left_on="document_id", right_on="id", how="inner"
+        )
+        groups = sorted(docs[by].unique())
+        words = docs.groupby(by)["words"].sum()
+        interviewees = docs.dropna(subset=["interviewee"]).groupby(by)["interviewee"].nunique()
     rows: list[dict[str, Any]] = []
     for column, label, members in _column_codes(codebook, level):
         subset = codings[codings["code"].isin(members)]
@@ -143,12 +181,20 @@ def representative_quotes(
 
     docs = data.documents.copy()
     docs[by] = docs[by].fillna("").astype(str)
-    codings = data.codings.merge(
-        docs[["id", "name", by, "role", "organisation_type"]],
+    # Quotes are signed by the speaker's own role (load_matrix_data puts it on the codings);
+    # interviewer turns are never quoted.
+    own = [c for c in ("role", "organisation_type") if c in data.codings.columns]
+    codings = data.codings
+    if "is_interviewer" in codings.columns:
+        codings = codings[~codings["is_interviewer"].astype(bool)]
+    wanted = ["id", "name", by, "role", "organisation_type"]
+    codings = codings.merge(
+        docs[[c for c in dict.fromkeys(wanted) if c not in own]],
         left_on="document_id",
         right_on="id",
         how="inner",
     )
+    codings[by] = codings[by].fillna("").astype(str)
     # Manual and review codings carry no score: a researcher's choice counts as certain.
     codings["rank_score"] = codings["score"].fillna(1.0)
     rows = []

@@ -203,19 +203,88 @@ def _find_labels(text: str, settings: SegmentSettings) -> list[_Label]:
         speaker = " ".join(match.group("speaker").split())
         body = line_start + match.end()
         candidates.append((line_start, body, speaker, trusted, _parse_clock(time_text)))
-    # A bare "Name:" is trusted only when it looks like a conversation: the name recurs, and
-    # there is an interviewer label or at least one other recurring name. Otherwise it is more
-    # likely "Huom:", "Tavoite:" or "Post-it-seinä:" in a memo.
-    seen = Counter(speaker for _, _, speaker, trusted, _ in candidates if not trusted)
-    recurring = {speaker for speaker, n in seen.items() if n >= 2}
-    conversation = len(recurring) >= 2 or (
-        bool(recurring) and any(trusted for *_, trusted, _ in candidates)
+    starts = _paragraph_starts(text, {line_start for line_start, *_ in candidates})
+    first = candidates[0][0] if candidates else len(text)
+    counts = Counter(speaker for _, _, speaker, trusted, _ in candidates if not trusted)
+    others = {speaker for _, _, speaker, trusted, _ in candidates if trusted}
+    accepted = bare_speakers(
+        counts,
+        others=others,
+        labelled=sum(
+            1 for _, _, speaker, trusted, _ in candidates if trusted or not is_memo_key(speaker)
+        ),
+        paragraphs=sum(1 for s in starts if s >= first),
     )
     return [
         _Label(line_start, body, speaker, True, time)
         for line_start, body, speaker, trusted, time in candidates
-        if trusted or (conversation and speaker in recurring)
+        if trusted or speaker in accepted
     ]
+
+
+# Words that open a line of a memo or of an agenda ("Huom: aikataulu muuttui."), never a
+# speaker: they are speakers only when they recur in a conversation (the older, stricter rule).
+_MEMO_WORDS = """huom huomio huomioita huomautus tavoite tavoitteet tavoitteena tarkoitus muistio
+    muistiinpanot aika paikka ajankohta päivämäärä pvm klo kesto sijainti läsnä paikalla
+    poissa osallistujat osallistujia kutsutut aihe aiheet teema teemat otsikko asialista
+    esityslista agenda päätös päätökset päätettiin yhteenveto tiivistelmä johtopäätökset
+    lisätietoja lisätiedot tausta taustaa lähde lähteet linkki liite liitteet tehtävä
+    tehtävät toimenpiteet toimenpide jatko jatkotoimet vastuu vastuuhenkilö aikataulu
+    seuraavaksi esim esimerkiksi eli siis ks vrt muuta muut kommentit palaute ryhmä
+    ryhmät havainnot havainto kysymykset huomiot vahvuudet heikkoudet mahdollisuudet uhat
+    tulos tulokset post-it post-it-seinä fläppi fläppitaulu kirjaaja sihteeri note notes
+    summary goal goals date time place participants agenda topic action actions"""
+_MEMO_KEYS = frozenset(_MEMO_WORDS.split())
+
+
+def is_memo_key(label: str) -> bool:
+    """A one-word label that opens memo lines ("Huom:", "Tavoite:"), not a speaker's name."""
+    return " " not in label and label.casefold() in _MEMO_KEYS
+
+
+def bare_speakers(
+    counts: Counter[str], *, others: set[str], labelled: int, paragraphs: int
+) -> set[str]:
+    """Which bare ``Name:`` labels are speakers.
+
+    counts: how often each bare label opens a line; others: the speakers of trusted labels
+    (roles, timestamps, "Name (Org):"); labelled: lines opened by a speaker-like label;
+    paragraphs: paragraphs from the first label on (a line opened by a label counts as one).
+
+    A name that recurs is a speaker when there is an interviewer label or another recurring
+    name (the older rule). Every other name is a speaker too, even one that speaks once (a
+    debate's or a workshop's many voices), when the document is a labelled conversation: at
+    least two speakers, one that recurs (or two full names, or a role label), and most
+    paragraphs opened by a label. Memo keys ("Huom:", "Tavoite:") are never taken on the
+    second rule, so memos stay paragraphs.
+    """
+    recurring = {speaker for speaker, n in counts.items() if n >= 2}
+    old_rule = len(recurring) >= 2 or (bool(recurring) and bool(others))
+    names = {speaker for speaker in counts if not is_memo_key(speaker)}
+    full_names = {s for s in names if " " in s or s.startswith("[")}
+    conversation = (
+        len(names | others) >= 2
+        and bool(names & recurring or len(full_names) >= 2 or others)
+        and paragraphs > 0
+        and labelled / paragraphs >= 0.4
+    )
+    return (recurring if old_rule else set()) | (names if conversation else set())
+
+
+def _paragraph_starts(text: str, label_lines: set[int]) -> list[int]:
+    """Offsets of lines that open a paragraph: after a blank line, or opened by a label."""
+    starts: list[int] = []
+    pos = 0
+    blank = True
+    for line in text.split("\n"):
+        if line.strip():
+            if blank or pos in label_lines:
+                starts.append(pos)
+            blank = False
+        else:
+            blank = True
+        pos += len(line) + 1
+    return starts
 
 
 _CLOCK_RE = re.compile(r"\d{1,4}(?::\d{1,2}){0,2}(?:[.,]\d{1,6})?", re.ASCII)

@@ -16,7 +16,7 @@ from qualcode.cli.main import ProgressBar, cli, opened_project
     "--meta",
     "meta_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Metadata CSV (file,city,participant,role,organisation_type,kind,date). "
+    help="Metadata CSV (file,city,participant,role,organisation_type,kind,date[,speaker]). "
     "A metadata.csv inside an imported folder is used automatically.",
 )
 @click.option("--city", help="City for files that the metadata does not cover.")
@@ -185,3 +185,47 @@ def export_segments(ctx: click.Context, out: Path, no_pseudonymise: bool) -> Non
     with opened_project(ctx) as project:
         n = run(project, out, pseudonymise=not no_pseudonymise)
     click.echo(f"Wrote {n} segments to {out}")
+
+
+@cli.command()
+@click.option(
+    "--document",
+    "document",
+    metavar="NAME",
+    help="Resegment only this document (its file name as imported).",
+)
+@click.pass_context
+def resegment(ctx: click.Context, document: str | None) -> None:
+    """Split imported documents into segments again with the current settings.
+
+    Use it after changing the [segment] settings in qualcode.toml (speaker_patterns,
+    interviewer_pattern, interviewers, max_words): re-importing an unchanged file does
+    nothing. Codings and decisions are carried over as 'import --replace' does: to the new
+    segment with the same text, else the one containing it; a segment now split between
+    speakers passes its codings to the part holding most of it (listed, and logged as
+    split-on-resegment). Anything that cannot be carried is listed and kept in the review log
+    (lost-on-resegment). One transaction: if anything fails, nothing changes. Subtitle files
+    (.vtt, .srt) are read again for their cues.
+
+    \b
+    Example:
+      qualcode resegment
+      qualcode resegment --document lounajoki-tyopaja-keskustelu.txt
+    """
+    from qualcode.workflow.corpus import resegment as run
+
+    with opened_project(ctx) as project, ProgressBar("Segmenting") as bar:
+        outcomes = run(project, document=document, progress=bar)
+    for o in outcomes:
+        if o.status == "resegmented":
+            click.echo(f"resegmented {o.name}: {o.segments} segments (was {o.before}); {o.note}")
+        else:
+            click.echo(f"{o.status:<11} {o.name}: {o.note}")
+        for split in o.split:
+            click.echo(f"  Note: {split} (kept in the review log)", err=True)
+        for lost in o.lost:
+            click.echo(f"  Warning: could not carry over {lost} (kept in the review log)", err=True)
+        for warning in o.warnings:
+            click.echo(f"  Warning: {warning}", err=True)
+    changed = sum(o.status == "resegmented" for o in outcomes)
+    click.echo(f"{changed} resegmented, {len(outcomes) - changed} other, {len(outcomes)} in all")

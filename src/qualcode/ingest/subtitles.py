@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,16 +149,26 @@ def _parse_payload(payload: list[str]) -> tuple[str | None, str]:
 
 
 def _resolve_speakers(cues: list[_Cue]) -> None:
-    from qualcode.segment import ROLE_LABEL_RE  # role labels are shared with the segmenter
+    # Role labels and the trust rule for bare names are shared with the segmenter.
+    from qualcode.segment import ROLE_LABEL_RE, bare_speakers
 
-    counts: dict[str, int] = {}
+    counts: Counter[str] = Counter()
+    others: set[str] = set()
     for cue in cues:
         if cue.speaker and cue.speaker.startswith("\x00"):
-            counts[cue.speaker] = counts.get(cue.speaker, 0) + 1
+            if ROLE_LABEL_RE.fullmatch(cue.speaker[1:]):
+                others.add(cue.speaker[1:])
+            else:
+                counts[cue.speaker[1:]] += 1
+        elif cue.speaker:
+            others.add(cue.speaker)  # a <v Name> voice tag
+    # Every cue is a paragraph of a subtitle file; a turn's later cues may go unlabelled, so
+    # the share of labelled cues is not asked for (memo keys are rare in subtitles anyway).
+    accepted = bare_speakers(counts, others=others, labelled=1, paragraphs=1)
     for cue in cues:
         if cue.speaker and cue.speaker.startswith("\x00"):
             label = cue.speaker[1:]
-            if counts[cue.speaker] >= 2 or ROLE_LABEL_RE.fullmatch(label):
+            if label in accepted or ROLE_LABEL_RE.fullmatch(label):
                 cue.speaker = label
             else:
                 cue.text = f"{label}: {cue.text}"

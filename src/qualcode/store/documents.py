@@ -8,7 +8,13 @@ from typing import Any
 from qualcode.errors import StoreError
 from qualcode.records import DocumentMeta, Segment, Transcript
 from qualcode.store.connection import Database, IntegrityError, now
-from qualcode.store.rows import CodingRef, Participant, StoredDocument
+from qualcode.store.rows import (
+    CodingRef,
+    Participant,
+    SpeakerRow,
+    StoredDocument,
+    StoredSpeaker,
+)
 
 
 class Documents:
@@ -179,12 +185,83 @@ class Documents:
         ]
 
     def participants(self) -> list[Participant]:
-        """Participant, role and city of the documents that name one."""
+        """Participant, role and city of the documents and speakers (metadata) that name one."""
         return [
             Participant(str(r[0]), r[1], r[2])
             for r in self._db.conn.execute(
-                "SELECT DISTINCT participant, role, city FROM documents "
-                "WHERE participant IS NOT NULL AND participant != '' ORDER BY participant"
+                "SELECT participant, role, city FROM documents "
+                "WHERE participant IS NOT NULL AND participant != '' "
+                "UNION SELECT sp.participant, sp.role, d.city FROM speakers sp "
+                "JOIN documents d ON d.id = sp.document_id "
+                "WHERE sp.participant IS NOT NULL AND sp.participant != '' ORDER BY 1"
+            )
+        ]
+
+    # --- resegmenting (qualcode resegment) -------------------------------------------------
+    def park_segments(self, doc_id: str) -> None:
+        """Give a document's segments negative seq numbers, so that the new segmentation's
+        seq numbers are free while old and new segments are both stored."""
+        self._db.conn.execute("UPDATE segments SET seq = -seq WHERE document_id = ?", (doc_id,))
+
+    def update_segment(self, s: Segment) -> None:
+        """Rewrite a kept segment (same id, so same offsets and text) in place: its codings,
+        suggestions and tokens stay attached."""
+        self._db.conn.execute(
+            """UPDATE segments SET seq = ?, speaker = ?, is_interviewer = ?, unit = ?,
+               start_time = ?, end_time = ?, words = ? WHERE id = ?""",
+            (
+                s.seq,
+                s.speaker,
+                int(s.is_interviewer),
+                s.unit,
+                s.start_time,
+                s.end_time,
+                s.words,
+                s.id,
+            ),
+        )
+
+    def delete_segments(self, ids: Sequence[str]) -> tuple[int, int]:
+        """Remove segments and whatever still hangs on them (decisions not carried over, which
+        the caller has logged); returns (codings, suggestions) removed."""
+        codings = suggestions = 0
+        conn = self._db.conn
+        for sid in ids:
+            codings += conn.execute("DELETE FROM codings WHERE segment_id = ?", (sid,)).rowcount
+            suggestions += conn.execute(
+                "DELETE FROM suggestions WHERE segment_id = ?", (sid,)
+            ).rowcount
+            conn.execute("DELETE FROM segments WHERE id = ?", (sid,))
+        return codings, suggestions
+
+    # --- speakers (per-speaker metadata, migration 0007) -----------------------------------
+    def speakers(self, doc_id: str) -> list[StoredSpeaker]:
+        """One document's speaker metadata, by speaker."""
+        return [
+            StoredSpeaker(str(r[0]), r[1], r[2], r[3])
+            for r in self._db.conn.execute(
+                "SELECT speaker, participant, role, organisation_type FROM speakers "
+                "WHERE document_id = ? ORDER BY speaker",
+                (doc_id,),
+            )
+        ]
+
+    def replace_speakers(self, doc_id: str, rows: Iterable[StoredSpeaker]) -> None:
+        """Set a document's speaker metadata to exactly ``rows``."""
+        self._db.conn.execute("DELETE FROM speakers WHERE document_id = ?", (doc_id,))
+        self._db.conn.executemany(
+            "INSERT INTO speakers (document_id, speaker, participant, role, organisation_type) "
+            "VALUES (?,?,?,?,?)",
+            ((doc_id, *r) for r in rows),
+        )
+
+    def all_speakers(self) -> list[SpeakerRow]:
+        """Every speaker row of the project."""
+        return [
+            SpeakerRow(str(r[0]), str(r[1]), r[2], r[3], r[4])
+            for r in self._db.conn.execute(
+                "SELECT document_id, speaker, participant, role, organisation_type FROM speakers "
+                "ORDER BY document_id, speaker"
             )
         ]
 

@@ -226,4 +226,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX tag_matches_code ON tag_matches(code_id);
         """,
     ),
+    (
+        "0007_speakers",
+        """
+        -- Per-speaker metadata from metadata.csv rows with a speaker (the label as it appears in
+        -- the transcript): who the speaker is, so that quotes are signed with the speaker's own
+        -- role, not the document participant's.
+        CREATE TABLE speakers (
+            document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            speaker TEXT NOT NULL,
+            participant TEXT,
+            role TEXT,
+            organisation_type TEXT,
+            PRIMARY KEY (document_id, speaker)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )

@@ -14,6 +14,7 @@ from qualcode.store.rows import (
     MatrixDocument,
     ReviewedSegment,
     SegmentExportRow,
+    SegmentSpeaker,
     SegmentToTag,
     StatusRow,
 )
@@ -149,6 +150,16 @@ class Reads:
                GROUP BY 1, 2 ORDER BY 1, 2"""
         )
         return [StatusRow(*r) for r in rows]
+
+    def segment_speakers(self) -> list[SegmentSpeaker]:
+        """Who speaks in every segment (for word and interviewee totals by speaker)."""
+        return [
+            SegmentSpeaker(str(r[0]), str(r[1]), r[2], bool(r[3]), int(r[4]))
+            for r in self._db.conn.execute(
+                "SELECT id, document_id, speaker, is_interviewer, words FROM segments "
+                "ORDER BY document_id, seq"
+            )
+        ]
 
     def segment_export_rows(self) -> Iterator[SegmentExportRow]:
         """Every segment with its document's metadata, in document order."""

@@ -11,6 +11,7 @@ read their ``__dict__``, as ``status --json`` does).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from qualcode.records import DocumentMeta
 
@@ -279,3 +280,33 @@ class Participant:
     participant: str
     role: str | None
     city: str | None
+
+
+class StoredSpeaker(NamedTuple):
+    """One speaker's metadata in one document (a metadata.csv row with a ``speaker``).
+
+    A named tuple, so that a document's rows compare equal to the rows metadata.csv gives.
+    """
+
+    speaker: str  # the label as the transcript writes it
+    participant: str | None
+    role: str | None
+    organisation_type: str | None
+
+
+class SpeakerRow(NamedTuple):
+    document_id: str
+    speaker: str
+    participant: str | None
+    role: str | None
+    organisation_type: str | None
+
+
+class SegmentSpeaker(NamedTuple):
+    """Who speaks in a segment, for counting words and interviewees by speaker."""
+
+    segment_id: str
+    document_id: str
+    speaker: str | None
+    is_interviewer: bool
+    words: int

@@ -6,6 +6,7 @@ project exactly as it was.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import unicodedata
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Literal
 
 from qualcode.csvout import write_csv
-from qualcode.errors import IngestError
-from qualcode.ingest import collect_paths, load_transcript
-from qualcode.ingest.metadata import MetadataRow, read_metadata
+from qualcode.errors import IngestError, QualcodeError
+from qualcode.ingest import collect_paths, load_transcript, read_document
+from qualcode.ingest.metadata import MetadataRow, SpeakerMeta, read_metadata
 from qualcode.project import Project
-from qualcode.records import DocumentMeta, Kind, Segment, Transcript
+from qualcode.records import DocumentMeta, Kind, Segment, SourceTurn, Transcript
 from qualcode.segment import segment_document
 from qualcode.store import CodingRef, StatusRow
+from qualcode.store.rows import StoredDocument, StoredSpeaker
 from qualcode.textutil import suggestion_id
 
 Progress = Callable[[int, int, str], None]
@@ -82,6 +84,7 @@ def import_paths(
         )
     metadata = _metadata_for(paths, meta_path)
     parsed: list[tuple[Transcript, list[Segment]]] = []
+    speakers: dict[str, tuple[SpeakerMeta, ...]] = {}
     for i, path in enumerate(files):
         if progress:
             progress(i, len(files), path.name)
@@ -95,12 +98,18 @@ def import_paths(
             turns=transcript.turns,
             settings=project.settings.segment,
         )
+        row = metadata.get(path.resolve())
+        speakers[transcript.name] = row.speakers if row else ()
+        check_speakers(transcript.name, speakers[transcript.name], segments)
         parsed.append((transcript, segments))
     if progress:
         progress(len(files), len(files), "")
     _check_unique_names(parsed)
     if not keep_file_names:
         people = {r.meta.participant for r in metadata.values() if r.meta.participant}
+        people.update(
+            sp.participant for r in metadata.values() for sp in r.speakers if sp.participant
+        )
         people.update(p.participant for p in project.store.documents.participants())
         for transcript, _ in parsed:
             named = _names_in_file_name(transcript.name, people)
@@ -116,8 +125,37 @@ def import_paths(
     outcomes: list[ImportOutcome] = []
     with store.transaction():
         for transcript, segments in parsed:
-            outcomes.append(_store_one(project, transcript, segments, replace_changed))
+            outcome = _store_one(project, transcript, segments, replace_changed)
+            if outcome.status != "duplicate":
+                rows = [StoredSpeaker(*sp.row()) for sp in speakers[transcript.name]]
+                if (
+                    outcome.status == "unchanged"
+                    and store.documents.speakers(outcome.document_id) != rows
+                ):
+                    outcome = replace(
+                        outcome, status="metadata updated", note="file unchanged; metadata updated"
+                    )
+                store.documents.replace_speakers(outcome.document_id, rows)
+            outcomes.append(outcome)
     return outcomes
+
+
+def check_speakers(name: str, speakers: Sequence[SpeakerMeta], segments: Sequence[Segment]) -> None:
+    """Every speaker row of a file must name a speaker label of its transcript (typos are
+    errors: a misspelt row would silently sign that speaker's quotes with nobody's role)."""
+    labels = sorted({s.speaker for s in segments if s.speaker})
+    for sp in speakers:
+        if sp.speaker not in labels:
+            shown = ", ".join(f"'{label}'" for label in labels[:12]) or "none"
+            if len(labels) > 12:
+                shown += f" and {len(labels) - 12} more"
+            close = difflib.get_close_matches(sp.speaker, labels, n=1)
+            raise IngestError(
+                sp.location,
+                f"speaker '{sp.speaker}' does not occur in {name}",
+                (f"did you mean '{close[0]}'? " if close else "")
+                + f"use the label as the transcript writes it; its speakers are {shown}",
+            )
 
 
 def _names_in_file_name(name: str, people: Iterable[str]) -> tuple[str, ...]:
@@ -277,12 +315,15 @@ class CarryOverResult:
     carried: decisions now on a new segment (moved rows);
     merged: decisions equal to one already carried to the same new segment (two old turns
         now one, both coded the same way): nothing is lost, the new segment has one row;
-    lost: descriptions of the decisions that were not carried, each also in the review log.
+    lost: descriptions of the decisions that were not carried, each also in the review log;
+    split: (resegmenting only) decisions on an old segment that is now split between several
+        new ones, carried to the one holding most of its text; each also in the review log.
     """
 
     carried: int
     merged: int
     lost: tuple[str, ...]
+    split: tuple[str, ...] = ()
 
 
 # Which decision a merged segment keeps when several old segments bring the same code with
@@ -299,6 +340,7 @@ def carry_over(
     document: str,
     coder: str,
     action: str = "lost-on-replace",
+    same_text: bool = False,
 ) -> CarryOverResult:
     """Move codings and decided suggestions from old segments to the new segments of the same
     document (import --replace, resegmenting). Must run inside the caller's transaction, after
@@ -308,6 +350,10 @@ def carry_over(
     (nearest position wins). When several land on one segment with the same code (and coder),
     an accepted one is kept over a removed/rejected one; identical ones count as merged. Every
     decision not carried is written to the review log as ``action`` and listed in the result.
+
+    same_text: the document text is unchanged (resegmenting), so offsets compare: an old
+    segment now split between new ones goes to the one that holds most of it, logged as
+    ``split-on-resegment`` and listed in ``split``.
     """
     store = project.store
     by_id = {s.id: s for s in old_segments}
@@ -315,6 +361,7 @@ def carry_over(
     placed: dict[tuple[str, str, str, str], CodingRef] = {}
     carried = merged = 0
     lost: list[str] = []
+    split: list[str] = []
     ordered = sorted(
         decisions,
         key=lambda r: (_STATUS_RANK.get(r.status, 2), r.table, r.segment_id, r.code_id, r.coder),
@@ -322,6 +369,10 @@ def carry_over(
     for ref in ordered:
         old = by_id[ref.segment_id]
         target = _find_new_home(old, new_list)
+        by_overlap = False
+        if target is None and same_text:
+            target = _most_overlap(old, new_list)
+            by_overlap = target is not None
         reason = "its text is not in the new version"
         if target is not None:
             key = (ref.table, target.id, ref.code_id, ref.coder)
@@ -332,6 +383,27 @@ def carry_over(
                 ):
                     placed[key] = ref
                     carried += 1
+                    if by_overlap:
+                        split.append(
+                            f"{_describe(ref, old)}: now split; carried to segment {target.id} "
+                            f"('{_excerpt(target.text)}'), which holds most of it"
+                        )
+                        store.decisions.log(
+                            coder,
+                            "split-on-resegment",
+                            segment_id=target.id,
+                            code_id=ref.code_id,
+                            detail=json.dumps(
+                                {
+                                    "document": document,
+                                    "table": ref.table,
+                                    "status": ref.status,
+                                    "from_segment": old.id,
+                                    "text": old.text,
+                                },
+                                ensure_ascii=False,
+                            ),
+                        )
                     continue
                 reason = f"segment {target.id} already carries it"
             elif kept.status == ref.status:
@@ -357,7 +429,20 @@ def carry_over(
                 ensure_ascii=False,
             ),
         )
-    return CarryOverResult(carried, merged, tuple(lost))
+    return CarryOverResult(carried, merged, tuple(lost), tuple(split))
+
+
+def _most_overlap(old: Segment, new: Sequence[Segment]) -> Segment | None:
+    def overlap(s: Segment) -> int:
+        return min(s.end, old.end) - max(s.start, old.start)
+
+    best = max(new, key=overlap, default=None)
+    return best if best is not None and overlap(best) > 0 else None
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())  # one line, also for a paragraph of several lines
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _find_new_home(old: Segment, new: Sequence[Segment]) -> Segment | None:
@@ -376,8 +461,153 @@ def _describe(ref: CodingRef, old: Segment) -> str:
         if ref.table == "codings"
         else f"{ref.status} suggestion"
     )
-    excerpt = old.text if len(old.text) <= 60 else old.text[:57] + "..."
-    return f"{kind} {ref.code_id} on segment {old.id} ('{excerpt}')"
+    return f"{kind} {ref.code_id} on segment {old.id} ('{_excerpt(old.text)}')"
+
+
+@dataclass(frozen=True)
+class ResegmentOutcome:
+    """What resegmenting did to one document."""
+
+    name: str
+    status: Literal["resegmented", "unchanged", "skipped"]
+    segments: int = 0
+    before: int = 0
+    note: str = ""
+    carried: int = 0
+    lost: tuple[str, ...] = ()
+    split: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def resegment(
+    project: Project, *, document: str | None = None, progress: Progress | None = None
+) -> list[ResegmentOutcome]:
+    """Segment imported documents again with the current settings (``segment.*`` in
+    qualcode.toml), carrying codings and decisions over as ``import --replace`` does.
+
+    The stored text is segmented; subtitle files (.vtt, .srt) are read again for their cues
+    when the file is still where it was imported from, unchanged. One transaction: a failure
+    changes nothing.
+    """
+    store = project.store
+    docs = store.documents.all()
+    if document is not None:
+        docs = [d for d in docs if d.name == document]
+        if not docs:
+            names = [d.name for d in store.documents.all()]
+            close = difflib.get_close_matches(document, names, n=1)
+            raise QualcodeError(
+                f"no document named '{document}' in the project",
+                f"did you mean '{close[0]}'?"
+                if close
+                else "document names are the imported file names; 'qualcode status' counts "
+                "them and 'qualcode export segments' lists them",
+            )
+    planned: list[tuple[StoredDocument, list[Segment] | None, str]] = []
+    for i, doc in enumerate(docs):
+        if progress:
+            progress(i, len(docs), doc.name)
+        text = store.documents.document_text(doc.id)
+        turns: tuple[SourceTurn, ...] = ()
+        if Path(doc.source_path).suffix.lower() in (".vtt", ".srt"):
+            turns = _source_turns(doc, text)
+            if not turns:
+                planned.append(
+                    (
+                        doc,
+                        None,
+                        "the subtitle file it was imported from is gone or "
+                        "changed, and its cues are needed; re-import it with --replace",
+                    )
+                )
+                continue
+        planned.append(
+            (
+                doc,
+                segment_document(doc.id, text, turns=turns, settings=project.settings.segment),
+                "",
+            )
+        )
+    if progress:
+        progress(len(docs), len(docs), "")
+    outcomes: list[ResegmentOutcome] = []
+    with store.transaction():
+        for doc, segments, why in planned:
+            if segments is None:
+                outcomes.append(ResegmentOutcome(doc.name, "skipped", note=why))
+                continue
+            outcomes.append(_resegment_one(project, doc, segments))
+    return outcomes
+
+
+def _source_turns(doc: StoredDocument, text: str) -> tuple[SourceTurn, ...]:
+    path = Path(doc.source_path)
+    try:
+        raw, _ = read_document(path)
+    except (IngestError, OSError):
+        return ()
+    if raw.text != text:
+        return ()
+    return raw.turns
+
+
+def _segment_shape(s: Segment) -> tuple[object, ...]:
+    return (s.id, s.seq, s.speaker, s.is_interviewer, s.unit, s.start_time, s.end_time)
+
+
+def _resegment_one(
+    project: Project, doc: StoredDocument, segments: list[Segment]
+) -> ResegmentOutcome:
+    store = project.store
+    old = store.documents.segments(doc.id)
+    if [_segment_shape(s) for s in old] == [_segment_shape(s) for s in segments]:
+        return ResegmentOutcome(doc.name, "unchanged", len(segments), len(old), "as before")
+    new_ids = {s.id for s in segments}
+    old_ids = {s.id for s in old}
+    removed = [s for s in old if s.id not in new_ids]
+    removed_ids = {s.id for s in removed}
+    store.documents.park_segments(doc.id)
+    for s in segments:
+        if s.id in old_ids:
+            store.documents.update_segment(s)
+    store.documents.insert_segments(s for s in segments if s.id not in old_ids)
+    decisions = [
+        d for d in store.documents.decisions_on_document(doc.id) if d.segment_id in removed_ids
+    ]
+    result = carry_over(
+        project,
+        decisions,
+        removed,
+        segments,
+        document=doc.name,
+        coder=project.settings.coder,
+        action="lost-on-resegment",
+        same_text=True,
+    )
+    store.documents.delete_segments([s.id for s in removed])
+    note = f"{result.carried} coding(s) carried over"
+    if result.merged:
+        note += f" ({result.merged} merged into the same coding)"
+    if result.lost:
+        note += f"; {len(result.lost)} not carried over (see the review log)"
+    labels = {s.speaker for s in segments if s.speaker}
+    warnings = tuple(
+        f"speaker '{speaker}' of the metadata no longer occurs in {doc.name}; its quotes are "
+        "not signed with its row"
+        for speaker, *_ in store.documents.speakers(doc.id)
+        if speaker not in labels
+    )
+    return ResegmentOutcome(
+        doc.name,
+        "resegmented",
+        len(segments),
+        len(old),
+        note,
+        result.carried,
+        result.lost,
+        result.split,
+        warnings,
+    )
 
 
 def status(project: Project) -> list[StatusRow]:
@@ -417,8 +647,10 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "CarryOverResult",
     "ImportOutcome",
+    "ResegmentOutcome",
     "carry_over",
     "export_segments",
     "import_paths",
+    "resegment",
     "status",
 ]

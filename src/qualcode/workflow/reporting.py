@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
 from qualcode.errors import QualcodeError
 from qualcode.project import Project
-from qualcode.store.rows import MatrixCoding, MatrixDocument
+from qualcode.store.rows import MatrixCoding, MatrixDocument, SegmentSpeaker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +30,8 @@ Progress = Callable[[int, int, str], None]
 
 
 def load_matrix_data(project: Project, *, include_suggested: bool = False) -> MatrixData:
+    import pandas as pd
+
     from qualcode.matrix import MatrixData
 
     documents = _frame(project.store.reads.matrix_documents(), MatrixDocument)
@@ -37,7 +39,55 @@ def load_matrix_data(project: Project, *, include_suggested: bool = False) -> Ma
         project.store.reads.matrix_codings(include_suggested=include_suggested),
         MatrixCoding,
     )
-    return MatrixData(documents=documents, codings=codings)
+    rows = project.store.reads.segment_speakers()
+    signed = speaker_signatures(project, documents, rows)
+    own = ("participant", "role", "organisation_type", "is_interviewer")
+    # object dtype: a missing role stays None (pandas would make a string column's None NaN,
+    # which is truthy and would print as "nan" in a signature).
+    for k, column in enumerate(own):
+        values = [signed[sid][k] for sid in codings["segment_id"]]
+        codings[column] = pd.Series(values, index=codings.index, dtype=object)
+    segments = pd.DataFrame(
+        [(sid, doc, speaker, words, *signed[sid]) for sid, doc, speaker, _, words in rows],
+        columns=["segment_id", "document_id", "speaker", "words", *own],
+        dtype=object,
+    )
+    return MatrixData(documents=documents, codings=codings, segments=segments)
+
+
+def speaker_signatures(
+    project: Project,
+    documents: pd.DataFrame,
+    segments: Sequence[SegmentSpeaker],
+) -> dict[str, tuple[str | None, str | None, str | None, bool]]:
+    """Per segment: (participant, role, organisation_type, is_interviewer) of its speaker.
+
+    The speaker's own metadata.csv row if there is one; else the document's metadata when the
+    segment is the document participant's (the speaker named as the participant, the only
+    non-interviewer speaker of the document, or an unlabelled paragraph); else nothing: in a
+    document with several speakers, a speaker without a row must never be signed with
+    someone else's role (the report signs such quotes neutrally).
+    """
+    store = project.store
+    own = {(d, sp): (p, r, o) for d, sp, p, r, o in store.documents.all_speakers()}
+    doc_meta = {
+        str(r.id): (r.participant, r.role, r.organisation_type) for r in documents.itertuples()
+    }
+    voices: dict[str, set[str]] = {}
+    for _, doc, speaker, interviewer, _ in segments:
+        if speaker and not interviewer:
+            voices.setdefault(doc, set()).add(speaker)
+    out: dict[str, tuple[str | None, str | None, str | None, bool]] = {}
+    for sid, doc, speaker, interviewer, _ in segments:
+        participant = doc_meta.get(doc, (None, None, None))[0]
+        if speaker and (doc, speaker) in own:
+            meta = own[(doc, speaker)]
+        elif not speaker or speaker == participant or len(voices.get(doc, ())) <= 1:
+            meta = doc_meta.get(doc, (None, None, None))
+        else:
+            meta = (None, None, None)
+        out[sid] = (*meta, interviewer)
+    return out
 
 
 def _frame(rows: Sequence[object], row_type: type) -> pd.DataFrame:
