@@ -31,7 +31,7 @@ from qualcode.workflow.reporting import load_matrix_data
 
 project = open_project(Path(sys.argv[1]))
 clean = filter_for(project, True)
-doc = project.store.document_by_name(sys.argv[2])
+doc = project.store.documents.document_by_name(sys.argv[2])
 segments = load_matrix_data(project).segments
 rows = segments[segments["document_id"] == doc.id]
 counts = Counter(r.speaker for r in rows.itertuples() if r.speaker)
