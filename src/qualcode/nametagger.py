@@ -1,0 +1,742 @@
+"""A learned tagger for Finnish person names: which capitalised words in a text are persons.
+
+The rules in :mod:`qualcode.pseudonymise` trust two sources, the spaCy NER and Voikko's
+proper-noun lexicon, and miss the names both are silent on (foreign names, nicknames). This
+tagger learns from the TurkuONE and Turku NER *train* splits how the evidence qualcode already
+has, and the word itself, predict a person:
+
+- the word: its lower-case form (a gazetteer learned from the training names), prefix,
+  suffixes, shape;
+- Voikko: the word's classes (first name, surname, place, common word, function word), case and
+  lemma, and the classes of its neighbours;
+- the sentence: position (first word or inside), neighbouring words and lemmas, punctuation;
+- the material: how often the form is written in lower case (an ordinary word) or capitalised
+  inside sentences, and a small list of function words Voikko does not know (Swedish *Det*,
+  *Och*; English *The*);
+- document-level consistency, a second pass: what the first pass says about the same form and
+  the same lemma everywhere in the material, so a form that is a name once is a name everywhere.
+
+The first pass is a logistic regression over hashed sparse features, the second a logistic
+regression over a few dense ones. Both are stored as arrays and JSON in
+``qualcode/names_model`` (no pickle), with the training data's licence (CC BY-SA 4.0); the
+script that makes them is ``scripts/train_name_tagger.py``.
+
+Only Voikko and the text are needed at run time, which is what makes it fast: the spaCy NER
+can be kept for the sentences the tagger is unsure about.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qualcode.errors import QualcodeError
+from qualcode.match import Token, tokenize
+
+FEATURES_VERSION = "nametagger.v1"
+MODEL_PACKAGE = "qualcode.names_model"
+MODEL_FILES = ("tagger.json", "tagger.npz")
+_SEED = 0
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class NameTaggerError(QualcodeError):
+    """The name tagger's model file is missing, damaged or from another feature version."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The tagger was used before ``fit`` or ``load`` (scikit-learn's contract)."""
+
+
+# Function words of the languages interviews quote that Voikko's Finnish dictionary does not
+# know: capitalised at the start of a quoted sentence they look like unknown names.
+FUNCTION_WORDS = frozenset(
+    {
+        # Swedish
+        *("det", "och", "att", "som", "en", "ett", "jag", "du", "han", "hon", "vi", "ni"),
+        *("de", "den", "är", "var", "har", "inte", "men", "för", "med", "på", "till", "av"),
+        *("så", "om", "när", "vad", "nu", "ja", "nej", "tack", "hej", "här", "där", "kan"),
+        # English
+        *("the", "and", "of", "to", "in", "is", "it", "you", "we", "they", "this", "that"),
+        *("what", "yes", "no", "but", "for", "with", "on", "at", "my", "our", "your", "oh"),
+        *("do", "know", "i", "me", "he", "she", "not", "are", "be", "have", "all", "love"),
+        # Colloquial Finnish Voikko does not know
+        *("mut", "tää", "toi", "noi", "nää", "mä", "sä", "se", "ne", "joo", "niinku", "et"),
+        *("ku", "sit", "annappa", "kato", "justiin", "eiks", "onks", "mitäs", "tota", "niin"),
+    }
+)
+
+_SKIP_BEFORE = frozenset(" \t\r\"'“”«»(–—-*#>•")
+_SENTENCE_END = frozenset(".!?:…\n")
+_ABBREVIATIONS = frozenset({"esim", "mm", "ns", "ks", "vrt", "tri", "prof", "dos", "os", "ym"})
+_STRIP_ENDINGS = tuple(
+    sorted(
+        {
+            *("n", "a", "ä", "ta", "tä", "na", "nä", "ksi", "lle", "lla", "llä", "lta", "ltä"),
+            *("ssa", "ssä", "sta", "stä", "han", "hän", "hin", "hen", "in", "kin", "sen", "lle"),
+        },
+        key=len,
+        reverse=True,
+    )
+)
+
+
+def _h(text: str, dim: int) -> int:
+    # crc32 is stable across runs and platforms (Python's hash() is salted per process).
+    return zlib.crc32(text.encode("utf-8")) % dim
+
+
+def _shape(form: str) -> str:
+    out = []
+    for ch in form:
+        c = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)[:8]
+
+
+def _bucket(n: int) -> int:
+    return 0 if n <= 0 else min(5, 1 + int(math.log2(n)))
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and text[i] in _SKIP_BEFORE:
+        i -= 1
+    if i < 0:
+        return True
+    if text[i] == ".":
+        j = i
+        while j > 0 and text[j - 1].isalpha():
+            j -= 1
+        if i - j == 1 or text[j:i].casefold() in _ABBREVIATIONS:
+            return False  # "Markku I. Nurminen", "esim. Mäki"
+    return text[i] in _SENTENCE_END
+
+
+def candidate(form: str) -> bool:
+    """Whether the tagger scores this token: capitalised words, not all-capital acronyms."""
+    return form[:1].isupper() and not (len(form) > 1 and form.isupper())
+
+
+@dataclass(frozen=True)
+class _Lexeme:
+    """What Voikko says about one form, as feature strings and a lemma key."""
+
+    own: tuple[str, ...]  # features of the form itself
+    as_neighbour: str  # the form's class, as a neighbour sees it
+    key: str  # lemma-like key for document-level consistency
+    lemma: str
+
+
+class _Lexicon:
+    def __init__(self) -> None:
+        try:
+            import libvoikko
+
+            self._voikko: Any = libvoikko.Voikko("fi")
+        except Exception as exc:  # OSError without libvoikko.so, VoikkoException without fi
+            raise NameTaggerError(
+                f"Voikko with a Finnish dictionary is needed to tag names ({exc})",
+                "install libvoikko1 and voikko-fi (make test installs them)",
+            ) from None
+        self._cache: dict[str, _Lexeme] = {}
+
+    def get(self, form: str) -> _Lexeme:
+        found = self._cache.get(form)
+        if found is None:
+            found = self._cache[form] = self._analyse(form)
+        return found
+
+    def _analyse(self, form: str) -> _Lexeme:
+        base = form.split(":", 1)[0]
+        readings = self._voikko.analyze(base) if base else []
+        lower = form.lower()
+        own: list[str] = []
+        classes: set[str] = set()
+        proper_lemma = ""
+        lemma = ""
+        for r in readings[:6]:
+            cls = r.get("CLASS", "") or "?"
+            case = r.get("SIJAMUOTO", "") or "-"
+            classes.add(cls)
+            own.append(f"vc|{cls}|{case}")
+            lem = (r.get("BASEFORM") or base).lower()
+            lemma = lemma or lem
+            if cls in ("etunimi", "sukunimi", "paikannimi", "nimi") and not proper_lemma:
+                proper_lemma = lem
+            own.append(f"lem|{lem}")
+        if not readings:
+            own.append("vc|none")
+            if "-" in base:
+                head = self._voikko.analyze(base.split("-", 1)[0])
+                own.extend(f"vhead|{r.get('CLASS', '?')}" for r in head[:3])
+        for cls in sorted(classes):
+            own.append(f"v|{cls}")
+        proper = classes & {"etunimi", "sukunimi"}
+        ordinary = classes - {"etunimi", "sukunimi", "paikannimi", "nimi"}
+        own.append(f"mix|{bool(proper)}|{bool(ordinary)}|{'paikannimi' in classes}")
+        if lower in FUNCTION_WORDS:
+            own.append("fw")
+        own.extend(
+            (
+                f"w|{lower}",
+                f"p3|{lower[:3]}",
+                f"s2|{lower[-2:]}",
+                f"s3|{lower[-3:]}",
+                f"s4|{lower[-4:]}",
+                f"sh|{_shape(form)}",
+                f"len|{min(len(form), 12)}",
+            )
+        )
+        # Letter trigrams tell a foreign or invented name from a Finnish word ("Theron").
+        padded = f"<{lower}>"
+        own.extend(f"c3|{padded[i : i + 3]}" for i in range(len(padded) - 2))
+        if proper:
+            neighbour = "person"
+        elif "paikannimi" in classes:
+            neighbour = "place"
+        elif "nimi" in classes:
+            neighbour = "name"
+        elif ordinary:
+            neighbour = "word"
+        else:
+            neighbour = "unknown"
+        if proper_lemma:
+            key = proper_lemma
+        elif readings:
+            key = lemma
+        else:
+            key = next(
+                (lower[: -len(e)] for e in _STRIP_ENDINGS if lower.endswith(e) and len(lower) > len(e) + 3),
+                lower,
+            )
+        return _Lexeme(tuple(own), neighbour, key, lemma or lower)
+
+
+_LEXICON: _Lexicon | None = None
+
+
+def _lexicon() -> _Lexicon:
+    global _LEXICON
+    if _LEXICON is None:
+        _LEXICON = _Lexicon()
+    return _LEXICON
+
+
+@dataclass(frozen=True)
+class Material:
+    """Form counts over all texts, for the features that look at the whole material."""
+
+    lower: Mapping[str, int]  # lower-case forms -> occurrences
+    inside: Mapping[str, int]  # capitalised forms inside a sentence -> occurrences
+
+    @classmethod
+    def of(cls, texts: Iterable[str], tokens: Iterable[Sequence[Token]] | None = None) -> Material:
+        lower: Counter[str] = Counter()
+        inside: Counter[str] = Counter()
+        texts = list(texts)
+        token_lists = list(tokens) if tokens is not None else [tokenize(t) for t in texts]
+        for text, toks in zip(texts, token_lists, strict=True):
+            for t in toks:
+                if t.form.islower():
+                    lower[t.form] += 1
+                elif candidate(t.form) and not _sentence_initial(text, t.start):
+                    inside[t.form] += 1
+        return cls(lower, inside)
+
+
+def _neighbour(text: str, toks: Sequence[Token], k: int, lex: _Lexicon) -> tuple[str, str, str]:
+    """(lower form, class, capitalisation) of token k, or edge markers."""
+    if k < 0 or k >= len(toks):
+        return "<edge>", "edge", "edge"
+    form = toks[k].form
+    cap = "cap" if candidate(form) else "upper" if form.isupper() else "low"
+    return form.lower(), lex.get(form).as_neighbour, cap
+
+
+def token_features(
+    text: str, toks: Sequence[Token], k: int, material: Material, lex: _Lexicon
+) -> tuple[list[str], bool]:
+    """Feature strings of candidate token ``k``, and whether it opens a sentence."""
+    token = toks[k]
+    form = token.form
+    me = lex.get(form)
+    initial = _sentence_initial(text, token.start)
+    pos = "init" if initial else "in"
+    feats = [*me.own, f"pos|{pos}", "bias"]
+    feats.extend(f"{pos}|{f}" for f in me.own if f.startswith(("v|", "mix|", "fw", "vc|none")))
+    lower = form.lower()
+    lc, ins = _bucket(material.lower.get(lower, 0)), _bucket(material.inside.get(form, 0))
+    feats.extend((f"lc|{lc}", f"ins|{ins}", f"{pos}|lc|{min(lc, 2)}", f"lcins|{min(lc, 3)}|{ins}"))
+    before = text[max(0, token.start - 2) : token.start].strip()[-1:] or "_"
+    after = text[token.end : token.end + 2].strip()[:1] or "_"
+    feats.extend((f"bc|{before}", f"ac|{after}"))
+    p1, p1c, p1cap = _neighbour(text, toks, k - 1, lex)
+    n1, n1c, n1cap = _neighbour(text, toks, k + 1, lex)
+    p2, p2c, _ = _neighbour(text, toks, k - 2, lex)
+    n2, n2c, _ = _neighbour(text, toks, k + 2, lex)
+    if k > 0:
+        p1lem = lex.get(toks[k - 1].form).lemma
+        feats.append(f"p1lem|{p1lem}")
+        feats.append(f"p1suf|{p1lem[-3:]}")
+    if k + 1 < len(toks):
+        feats.append(f"n1lem|{lex.get(toks[k + 1].form).lemma}")
+    feats.extend(
+        (
+            f"p1|{p1}",
+            f"n1|{n1}",
+            f"p2|{p2}",
+            f"n2|{n2}",
+            f"p1c|{p1c}|{p1cap}",
+            f"n1c|{n1c}|{n1cap}",
+            f"p2c|{p2c}",
+            f"n2c|{n2c}",
+            f"pn|{p1cap}|{n1cap}",
+            f"me_n1|{me.as_neighbour}|{n1c}|{n1cap}",
+            f"p1_me|{p1c}|{p1cap}|{me.as_neighbour}",
+        )
+    )
+    return feats, initial
+
+
+@dataclass
+class _Featurised:
+    """Candidate tokens of many texts: hashed feature ids and what the second pass needs."""
+
+    rows: list[list[int]]
+    text_index: list[int]
+    token_index: list[int]
+    initial: list[bool]
+    form_keys: list[str]
+    lemma_keys: list[str]
+    neighbours: list[tuple[int, int]]  # rows of the adjacent candidate tokens, or -1
+
+
+def featurise(
+    texts: Sequence[str],
+    dim: int,
+    *,
+    tokens: Sequence[Sequence[Token]] | None = None,
+    material: Material | None = None,
+) -> _Featurised:
+    """Hashed features of every candidate token in ``texts``."""
+    lex = _lexicon()
+    token_lists = list(tokens) if tokens is not None else [tokenize(t) for t in texts]
+    if material is None:
+        material = Material.of(texts, token_lists)
+    out = _Featurised([], [], [], [], [], [], [])
+    ids: dict[str, int] = {}
+    for n, (text, toks) in enumerate(zip(texts, token_lists, strict=True)):
+        for k, token in enumerate(toks):
+            if not candidate(token.form):
+                continue
+            feats, initial = token_features(text, toks, k, material, lex)
+            row = []
+            for f in feats:
+                i = ids.get(f)
+                if i is None:
+                    i = ids[f] = _h(f, dim)
+                row.append(i)
+            out.rows.append(row)
+            out.text_index.append(n)
+            out.token_index.append(k)
+            out.initial.append(initial)
+            out.form_keys.append(token.form.lower())
+            out.lemma_keys.append(lex.get(token.form).key)
+            row_no = len(out.rows) - 1
+            left = -1
+            if row_no > 0 and out.text_index[row_no - 1] == n and out.token_index[row_no - 1] == k - 1:
+                if text[toks[k - 1].end : token.start] == " ":
+                    left = row_no - 1
+                    previous = out.neighbours[row_no - 1]
+                    out.neighbours[row_no - 1] = (previous[0], row_no)
+            out.neighbours.append((left, -1))
+    return out
+
+
+def sparse_matrix(rows: Sequence[Sequence[int]], dim: int) -> Any:
+    from scipy.sparse import csr_matrix
+
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in rows], out=indptr[1:])
+    indices = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(indptr[-1]))
+    data = np.ones(len(indices), dtype=np.float32)
+    matrix = csr_matrix((data, indices, indptr), shape=(len(rows), dim))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0  # a feature is present or not
+    return matrix
+
+
+SECOND_PASS_FEATURES = (
+    "first_pass",
+    "form_mean",
+    "form_max",
+    "form_count",
+    "lemma_mean",
+    "lemma_max",
+    "lemma_count",
+    "initial",
+    "initial_x_first_pass",
+    "form_inside_mean",
+    "left_neighbour",
+    "right_neighbour",
+)
+
+
+def second_pass_features(
+    logits: FloatArray,
+    initial: Sequence[bool],
+    form_keys: Sequence[str],
+    lemma_keys: Sequence[str],
+    neighbours: Sequence[tuple[int, int]],
+) -> FloatArray:
+    """Dense features for document-level consistency from the first pass's logits.
+
+    What the first pass says about the same form (and lemma) elsewhere in the material: a
+    form that is clearly a name inside a sentence is a name where it opens one too.
+    """
+    n = len(logits)
+    by_form: dict[str, list[int]] = defaultdict(list)
+    by_lemma: dict[str, list[int]] = defaultdict(list)
+    for i in range(n):
+        by_form[form_keys[i]].append(i)
+        by_lemma[lemma_keys[i]].append(i)
+    x = np.zeros((n, len(SECOND_PASS_FEATURES)), dtype=np.float64)
+    clipped = np.clip(logits, -8.0, 8.0)
+    x[:, 0] = clipped
+    init = np.asarray(initial, dtype=np.float64)
+    for groups, col in ((by_form, 1), (by_lemma, 4)):
+        for members in groups.values():
+            values = clipped[members]
+            x[members, col] = values.mean()
+            x[members, col + 1] = values.max()
+            x[members, col + 2] = math.log1p(len(members))
+    for members in by_form.values():
+        inside = [i for i in members if not initial[i]]
+        x[members, 9] = clipped[inside].mean() if inside else 0.0
+    x[:, 7] = init
+    x[:, 8] = init * clipped
+    # The other parts of a multi-word name: "Adam Theron" (-8: no capitalised neighbour).
+    for i, (left, right) in enumerate(neighbours):
+        x[i, 10] = clipped[left] if left >= 0 else -8.0
+        x[i, 11] = clipped[right] if right >= 0 else -8.0
+    return x
+
+
+@dataclass(frozen=True)
+class TaggedToken:
+    """A candidate token and the tagger's probability that it is (part of) a person's name."""
+
+    text: int  # index of the text
+    start: int
+    end: int
+    form: str
+    probability: float
+
+
+class NameTagger:
+    """Person-name tagger over Voikko and token features (scikit-learn estimator contract).
+
+    ``fit(texts, labels)`` takes texts and, per text, the set of token start offsets that are
+    person names; ``predict_proba(texts)`` gives per candidate token the probability of a
+    person. ``threshold`` is the probability from which ``predict`` calls a token a person.
+
+    n_features: size of the hashed feature space (a power of two).
+    C, C_second: inverse regularisation of the first and second pass.
+    folds: cross-fitting folds; the second pass learns from first-pass scores on texts the
+        first pass did not see, as it will at run time.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_features: int = 2**20,
+        C: float = 0.5,
+        C_second: float = 1.0,
+        folds: int = 3,
+        threshold: float = 0.5,
+        random_state: int = _SEED,
+    ) -> None:
+        self.n_features = n_features
+        self.C = C
+        self.C_second = C_second
+        self.folds = folds
+        self.threshold = threshold
+        self.random_state = random_state
+
+    # fitting
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[set[int]],
+        groups: Sequence[int] | None = None,
+    ) -> NameTagger:
+        """Learn both passes. ``groups``: material (corpus) of each text, for the counts."""
+        from sklearn.linear_model import LogisticRegression
+
+        groups = list(groups) if groups is not None else [0] * len(texts)
+        feats, y, grp = self._featurise_groups(texts, labels, groups)
+        x = sparse_matrix(feats.rows, self.n_features)
+        first = self._first_model()
+        # Cross-fitted first-pass scores for the second pass.
+        rng = np.random.default_rng(self.random_state)
+        fold_of_text = rng.integers(0, self.folds, size=len(texts))
+        fold = fold_of_text[np.asarray(feats.text_index)]
+        oof = np.zeros(len(y), dtype=np.float64)
+        for f in range(self.folds):
+            train, held = fold != f, fold == f
+            model = self._first_model().fit(x[train], y[train])
+            oof[held] = model.decision_function(x[held])
+        first.fit(x, y)
+        dense = self._second_features(oof, feats, grp)
+        second = LogisticRegression(
+            C=self.C_second, max_iter=2000, random_state=self.random_state
+        ).fit(dense, y)
+        self.coef_ = first.coef_.ravel().astype(np.float32)
+        self.intercept_ = float(first.intercept_[0])
+        self.second_coef_ = second.coef_.ravel().astype(np.float64)
+        self.second_intercept_ = float(second.intercept_[0])
+        return self
+
+    def _first_model(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(
+            C=self.C, solver="liblinear", max_iter=500, random_state=self.random_state
+        )
+
+    def _featurise_groups(
+        self, texts: Sequence[str], labels: Sequence[set[int]], groups: Sequence[int]
+    ) -> tuple[_Featurised, npt.NDArray[np.int64], list[int]]:
+        by_group: dict[int, list[int]] = defaultdict(list)
+        for i, g in enumerate(groups):
+            by_group[g].append(i)
+        token_lists = [tokenize(t) for t in texts]
+        materials = {
+            g: Material.of([texts[i] for i in members], [token_lists[i] for i in members])
+            for g, members in by_group.items()
+        }
+        merged = _Featurised([], [], [], [], [], [], [])
+        grp: list[int] = []
+        for g, members in sorted(by_group.items()):
+            part = featurise(
+                [texts[i] for i in members],
+                self.n_features,
+                tokens=[token_lists[i] for i in members],
+                material=materials[g],
+            )
+            merged.rows.extend(part.rows)
+            merged.text_index.extend(members[j] for j in part.text_index)
+            merged.token_index.extend(part.token_index)
+            merged.initial.extend(part.initial)
+            merged.form_keys.extend(part.form_keys)
+            merged.lemma_keys.extend(part.lemma_keys)
+            offset = len(grp)
+            merged.neighbours.extend(
+                (a + offset if a >= 0 else -1, b + offset if b >= 0 else -1)
+                for a, b in part.neighbours
+            )
+            grp.extend([g] * len(part.rows))
+        y = np.array(
+            [
+                token_lists[t][k].start in labels[t]
+                for t, k in zip(merged.text_index, merged.token_index, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        return merged, y, grp
+
+    @staticmethod
+    def _second_features(logits: FloatArray, feats: _Featurised, grp: Sequence[int]) -> FloatArray:
+        # Consistency is judged within one material (one project), never across.
+        out = np.zeros((len(logits), len(SECOND_PASS_FEATURES)), dtype=np.float64)
+        index: dict[int, list[int]] = defaultdict(list)
+        for i, g in enumerate(grp):
+            index[g].append(i)
+        for members in index.values():
+            m = np.asarray(members)
+            local = {row: j for j, row in enumerate(members)}
+            out[m] = second_pass_features(
+                logits[m],
+                [feats.initial[i] for i in members],
+                [feats.form_keys[i] for i in members],
+                [feats.lemma_keys[i] for i in members],
+                [
+                    (local.get(feats.neighbours[i][0], -1), local.get(feats.neighbours[i][1], -1))
+                    for i in members
+                ],
+            )
+        return out
+
+    # predicting
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("this NameTagger is not fitted yet: call fit or load a model")
+
+    def decision_function(self, texts: Sequence[str]) -> tuple[_Featurised, FloatArray]:
+        """Candidate tokens of ``texts`` and their second-pass logits."""
+        self._check_fitted()
+        tokens = [tokenize(t) for t in texts]
+        feats = featurise(texts, self.n_features, tokens=tokens)
+        if not feats.rows:
+            return feats, np.zeros(0, dtype=np.float64)
+        x = sparse_matrix(feats.rows, self.n_features)
+        first = x @ self.coef_.astype(np.float64) + self.intercept_
+        dense = self._second_features(np.asarray(first), feats, [0] * len(feats.rows))
+        return feats, dense @ self.second_coef_ + self.second_intercept_
+
+    def predict_proba(self, texts: Sequence[str]) -> list[TaggedToken]:
+        """Every candidate token of ``texts`` with its probability of being a person's name."""
+        feats, logits = self.decision_function(texts)
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        token_lists = [tokenize(t) for t in texts] if feats.rows else []
+        out = []
+        for i, (t, k) in enumerate(zip(feats.text_index, feats.token_index, strict=True)):
+            token = token_lists[t][k]
+            out.append(TaggedToken(t, token.start, token.end, token.form, float(probs[i])))
+        return out
+
+    def predict(self, texts: Sequence[str]) -> list[TaggedToken]:
+        """The candidate tokens the tagger calls persons (probability >= ``threshold``)."""
+        return [t for t in self.predict_proba(texts) if t.probability >= self.threshold]
+
+    # persistence
+
+    def save(self, directory: Path, *, meta: Mapping[str, object] | None = None) -> None:
+        """Write ``tagger.npz`` (arrays, no pickle) and ``tagger.json`` (settings, second pass)."""
+        from qualcode.csvout import atomic_write_bytes
+
+        self._check_fitted()
+        import io
+
+        buffer = io.BytesIO()
+        nonzero = np.flatnonzero(self.coef_).astype(np.int32)
+        np.savez_compressed(buffer, index=nonzero, weight=self.coef_[nonzero])
+        atomic_write_bytes(directory / "tagger.npz", buffer.getvalue())
+        doc = {
+            "features": FEATURES_VERSION,
+            "n_features": self.n_features,
+            "intercept": self.intercept_,
+            "second_pass": dict(zip(SECOND_PASS_FEATURES, self.second_coef_.tolist(), strict=True)),
+            "second_intercept": self.second_intercept_,
+            "threshold": self.threshold,
+            "params": {"C": self.C, "C_second": self.C_second, "folds": self.folds},
+            **(meta or {}),
+        }
+        text = json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(directory / "tagger.json", text.encode("utf-8"))
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> NameTagger:
+        """The tagger stored in ``directory`` (default: the one shipped with qualcode)."""
+        if directory is None:
+            with resources.as_file(resources.files(MODEL_PACKAGE)) as path:
+                return cls._load(Path(path))
+        return cls._load(directory)
+
+    @classmethod
+    def _load(cls, directory: Path) -> NameTagger:
+        where = directory / "tagger.json"
+        try:
+            doc = json.loads(where.read_text(encoding="utf-8"))
+            with np.load(directory / "tagger.npz", allow_pickle=False) as arrays:
+                index, weight = arrays["index"], arrays["weight"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise NameTaggerError(
+                f"{where}: the name tagger's model cannot be read ({exc})",
+                "reinstall qualcode, or train it again with scripts/train_name_tagger.py",
+            ) from None
+        if doc.get("features") != FEATURES_VERSION:
+            raise NameTaggerError(
+                f"{where}: model made for features '{doc.get('features')}', "
+                f"this qualcode reads '{FEATURES_VERSION}'",
+                "train it again with scripts/train_name_tagger.py",
+            )
+        n = int(doc["n_features"])
+        if index.size and (index.min() < 0 or index.max() >= n or index.shape != weight.shape):
+            raise NameTaggerError(f"{where}: the weights do not fit {n} features")
+        params = doc.get("params", {})
+        tagger = cls(
+            n_features=n,
+            C=float(params.get("C", 0.5)),
+            C_second=float(params.get("C_second", 1.0)),
+            folds=int(params.get("folds", 3)),
+            threshold=float(doc["threshold"]),
+        )
+        coef = np.zeros(n, dtype=np.float32)
+        coef[index] = weight
+        tagger.coef_ = coef
+        tagger.intercept_ = float(doc["intercept"])
+        tagger.second_coef_ = np.array(
+            [float(doc["second_pass"][name]) for name in SECOND_PASS_FEATURES], dtype=np.float64
+        )
+        tagger.second_intercept_ = float(doc["second_intercept"])
+        return tagger
+
+
+_DEFAULT: NameTagger | None = None
+
+
+def default_tagger() -> NameTagger:
+    """The tagger that ships with qualcode (loaded once)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = NameTagger.load()
+    return _DEFAULT
+
+
+__all__ = [
+    "FUNCTION_WORDS",
+    "Material",
+    "NameTagger",
+    "NameTaggerError",
+    "NotFittedError",
+    "TaggedToken",
+    "default_tagger",
+]
+
+
+def with_tagged_persons(
+    texts: Sequence[str],
+    entities: Sequence[Sequence[tuple[int, int, str]]],
+    tagger: NameTagger,
+) -> list[list[tuple[int, int, str]]]:
+    """The NER's entities of each text plus the tagger's persons where the NER has none.
+
+    Adjacent tagged words (one space apart) make one person entity: "Adam Theron".
+    """
+    tagged: dict[int, list[TaggedToken]] = defaultdict(list)
+    for t in tagger.predict(texts):
+        tagged[t.text].append(t)
+    out: list[list[tuple[int, int, str]]] = []
+    for n, text in enumerate(texts):
+        ents = sorted(entities[n])
+        starts = [s for s, _, _ in ents]
+        runs: list[list[int]] = []
+        for t in tagged.get(n, []):
+            k = bisect.bisect_right(starts, t.start) - 1
+            if k >= 0 and ents[k][1] > t.start:
+                continue  # the NER has an opinion here
+            if k + 1 < len(ents) and ents[k + 1][0] < t.end:
+                continue
+            if runs and text[runs[-1][1] : t.start] == " ":
+                runs[-1][1] = t.end
+            else:
+                runs.append([t.start, t.end])
+        out.append(sorted([*ents, *((s, e, "PERSON") for s, e in runs)]))
+    return out
