@@ -386,8 +386,10 @@ _CURVE = ("recall", "over_redaction", "precision")
 
 
 def show(result: dict[str, object]) -> None:
-    print(f"{result['corpus']} {result['split']}: {result['documents']} documents, "
-          f"{result['tokens']} tokens")
+    print(
+        f"{result['corpus']} {result['split']}: {result['documents']} documents, "
+        f"{result['tokens']} tokens"
+    )
     for system in ("qualcode", "rules_and_ner", "baseline"):
         r = result[system]
         assert isinstance(r, dict)

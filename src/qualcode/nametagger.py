@@ -78,6 +78,9 @@ FUNCTION_WORDS = frozenset(
     }
 )
 
+_FUNCTION_CLASSES = frozenset(
+    {"sidesana", "suhdesana", "seikkasana", "asemosana", "kieltosana", "huudahdussana"}
+)
 _SKIP_BEFORE = frozenset(" \t\r\"'“”«»(–—-*#>•")
 _SENTENCE_END = frozenset(".!?:…\n")
 _ABBREVIATIONS = frozenset({"esim", "mm", "ns", "ks", "vrt", "tri", "prof", "dos", "os", "ym"})
@@ -99,7 +102,7 @@ def _h(text: str, dim: int) -> int:
 
 
 def _shape(form: str) -> str:
-    out = []
+    out: list[str] = []
     for ch in form:
         c = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
         if not out or out[-1] != c:
@@ -126,9 +129,37 @@ def _sentence_initial(text: str, start: int) -> bool:
     return text[i] in _SENTENCE_END
 
 
+# Letters of the hesitation sounds transcripts write ("Hmm", "Mmm", "Ööh", "Ehm", "Äää").
+_FILLERS = (frozenset("hm"), frozenset("öh"), frozenset("äh"), frozenset("ehm"), frozenset("ah"))
+
+
+def _breaks(text: str, end: int, start: int) -> bool:
+    """Whether a sentence ends between two tokens (their context stops there)."""
+    return any(ch in _SENTENCE_END for ch in text[end:start])
+
+
+def _window(text: str, toks: Sequence[Token], k: int, initial: bool) -> tuple[int, int]:
+    """The tokens of k's sentence around it: (first, last) index within two of k."""
+    lo = k
+    if not initial:
+        lo = k - 1
+        if k >= 2 and not _breaks(text, toks[k - 2].end, toks[k - 1].start):
+            lo = k - 2
+    hi = k
+    if k + 1 < len(toks) and not _breaks(text, toks[k].end, toks[k + 1].start):
+        hi = k + 1
+        if k + 2 < len(toks) and not _breaks(text, toks[k + 1].end, toks[k + 2].start):
+            hi = k + 2
+    return max(lo, 0), hi
+
+
 def candidate(form: str) -> bool:
     """Whether the tagger scores this token: capitalised words, not all-capital acronyms."""
-    return form[:1].isupper() and not (len(form) > 1 and form.isupper())
+    head = form.split(":", 1)[0]  # "AMK:n"
+    if not form[:1].isupper() or (len(head) > 1 and head.isupper()):
+        return False
+    lower = set(form.casefold())
+    return not any(lower <= sounds for sounds in _FILLERS)
 
 
 @dataclass(frozen=True)
@@ -139,6 +170,9 @@ class _Lexeme:
     as_neighbour: str  # the form's class, as a neighbour sees it
     key: str  # lemma-like key for document-level consistency
     lemma: str
+    ordinary: bool  # Voikko knows it only as an ordinary word, or it is a function word
+    function: bool  # one of Voikko's readings is a pronoun, conjunction, adverb ...
+    place: bool  # Voikko knows it as a place name and not as a person's name
 
 
 class _Lexicon:
@@ -219,11 +253,14 @@ class _Lexicon:
         elif readings:
             key = lemma
         else:
-            key = next(
-                (lower[: -len(e)] for e in _STRIP_ENDINGS if lower.endswith(e) and len(lower) > len(e) + 3),
-                lower,
-            )
-        return _Lexeme(tuple(own), neighbour, key, lemma or lower)
+            stems = (e for e in _STRIP_ENDINGS if lower.endswith(e) and len(lower) > len(e) + 3)
+            key = next((lower[: -len(e)] for e in stems), lower)
+        # A pronoun or conjunction reading makes a sentence-initial word doubtful even when
+        # a name reading exists too ("Jonkin" is Jon + -kin, and the pronoun jokin).
+        function = bool(classes & _FUNCTION_CLASSES)
+        plain = neighbour == "word" or function or lower in FUNCTION_WORDS
+        place = neighbour == "place"
+        return _Lexeme(tuple(own), neighbour, key, lemma or lower, plain, function, place)
 
 
 _LEXICON: _Lexicon | None = None
@@ -242,6 +279,17 @@ class Material:
 
     lower: Mapping[str, int]  # lower-case forms -> occurrences
     inside: Mapping[str, int]  # capitalised forms inside a sentence -> occurrences
+
+    def ordinary(self, form: str) -> bool:
+        """The material writes the form in lower case, and not mostly capitalised.
+
+        The rule of :func:`qualcode.pseudonymise.ordinary_forms`: "mulla" in lower case makes
+        a sentence-initial "Mulla" an ordinary word; "Konepaja" written capitalised fifteen
+        times and "konepaja" once is a name.
+        """
+        n = self.lower.get(form.lower(), 0)
+        inside = self.inside.get(form, 0)
+        return n > 0 and not (inside >= 3 and inside >= 3 * n)
 
     @classmethod
     def of(cls, texts: Iterable[str], tokens: Iterable[Sequence[Token]] | None = None) -> Material:
@@ -284,16 +332,19 @@ def token_features(
     before = text[max(0, token.start - 2) : token.start].strip()[-1:] or "_"
     after = text[token.end : token.end + 2].strip()[:1] or "_"
     feats.extend((f"bc|{before}", f"ac|{after}"))
-    p1, p1c, p1cap = _neighbour(text, toks, k - 1, lex)
-    n1, n1c, n1cap = _neighbour(text, toks, k + 1, lex)
-    p2, p2c, _ = _neighbour(text, toks, k - 2, lex)
-    n2, n2c, _ = _neighbour(text, toks, k + 2, lex)
-    if k > 0:
-        p1lem = lex.get(toks[k - 1].form).lemma
+    lo, hi = _window(text, toks, k, initial)
+    sentence = toks[lo : hi + 1]
+    at = k - lo
+    p1, p1c, p1cap = _neighbour(text, sentence, at - 1, lex)
+    n1, n1c, n1cap = _neighbour(text, sentence, at + 1, lex)
+    p2, p2c, _ = _neighbour(text, sentence, at - 2, lex)
+    n2, n2c, _ = _neighbour(text, sentence, at + 2, lex)
+    if at > 0:
+        p1lem = lex.get(sentence[at - 1].form).lemma
         feats.append(f"p1lem|{p1lem}")
         feats.append(f"p1suf|{p1lem[-3:]}")
-    if k + 1 < len(toks):
-        feats.append(f"n1lem|{lex.get(toks[k + 1].form).lemma}")
+    if at + 1 < len(sentence):
+        feats.append(f"n1lem|{lex.get(sentence[at + 1].form).lemma}")
     feats.extend(
         (
             f"p1|{p1}",
@@ -323,6 +374,103 @@ class _Featurised:
     form_keys: list[str]
     lemma_keys: list[str]
     neighbours: list[tuple[int, int]]  # rows of the adjacent candidate tokens, or -1
+    lowered: list[bool]  # the material uses the form as an ordinary word (in lower case)
+
+
+class _Hasher:
+    """The ids of ``token_features``'s features, from per-form caches (the same ids, fast)."""
+
+    def __init__(self, dim: int, material: Material, lex: _Lexicon) -> None:
+        self.dim = dim
+        self.material = material
+        self.lex = lex
+        self._ids: dict[str, int] = {}
+        self._forms: dict[str, tuple[list[int], dict[str, list[int]], str, str]] = {}
+        self._slots: dict[tuple[str, str], list[int]] = {}
+        self._combos: dict[tuple[str, ...], int] = {}
+
+    def id(self, feature: str) -> int:
+        i = self._ids.get(feature)
+        if i is None:
+            i = self._ids[feature] = _h(feature, self.dim)
+        return i
+
+    def _form(self, form: str) -> tuple[list[int], dict[str, list[int]], str, str]:
+        found = self._forms.get(form)
+        if found is None:
+            me = self.lex.get(form)
+            own = [self.id(f) for f in me.own]
+            marked = [f for f in me.own if f.startswith(("v|", "mix|", "fw", "vc|none"))]
+            lower = form.lower()
+            lc = _bucket(self.material.lower.get(lower, 0))
+            ins = _bucket(self.material.inside.get(form, 0))
+            by_pos = {}
+            for pos in ("init", "in"):
+                feats = [f"pos|{pos}", "bias", *(f"{pos}|{f}" for f in marked)]
+                feats.extend((f"lc|{lc}", f"ins|{ins}", f"{pos}|lc|{min(lc, 2)}"))
+                feats.append(f"lcins|{min(lc, 3)}|{ins}")
+                by_pos[pos] = [self.id(f) for f in feats]
+            cap = "cap" if candidate(form) else "upper" if form.isupper() else "low"
+            found = self._forms[form] = (own, by_pos, me.as_neighbour, cap)
+        return found
+
+    def _slot(self, slot: str, form: str | None) -> list[int]:
+        key = (slot, form or "")
+        found = self._slots.get(key)
+        if found is None:
+            if form is None:
+                feats = [f"{slot}|<edge>"]
+            else:
+                lemma = self.lex.get(form).lemma
+                feats = [f"{slot}|{form.lower()}"]
+                if slot == "p1":
+                    feats.extend((f"p1lem|{lemma}", f"p1suf|{lemma[-3:]}"))
+                elif slot == "n1":
+                    feats.append(f"n1lem|{lemma}")
+            found = self._slots[key] = [self.id(f) for f in feats]
+        return found
+
+    def _combo(self, *parts: str) -> int:
+        i = self._combos.get(parts)
+        if i is None:
+            i = self._combos[parts] = self.id("|".join(parts))
+        return i
+
+    def _around(
+        self, toks: Sequence[Token], k: int, lo: int, hi: int
+    ) -> tuple[str | None, str, str]:
+        if k < lo or k > hi:
+            return None, "edge", "edge"
+        form = toks[k].form
+        _, _, cls, cap = self._form(form)
+        return form, cls, cap
+
+    def row(self, text: str, toks: Sequence[Token], k: int) -> tuple[list[int], bool]:
+        token = toks[k]
+        own, by_pos, me_cls, _ = self._form(token.form)
+        initial = _sentence_initial(text, token.start)
+        row = [*own, *by_pos["init" if initial else "in"]]
+        before = text[max(0, token.start - 2) : token.start].strip()[-1:] or "_"
+        after = text[token.end : token.end + 2].strip()[:1] or "_"
+        row.append(self._combo("bc", before))
+        row.append(self._combo("ac", after))
+        lo, hi = _window(text, toks, k, initial)
+        p1, p1c, p1cap = self._around(toks, k - 1, lo, hi)
+        n1, n1c, n1cap = self._around(toks, k + 1, lo, hi)
+        p2, p2c, _ = self._around(toks, k - 2, lo, hi)
+        n2, n2c, _ = self._around(toks, k + 2, lo, hi)
+        row.extend(self._slot("p1", p1))
+        row.extend(self._slot("n1", n1))
+        row.extend(self._slot("p2", p2))
+        row.extend(self._slot("n2", n2))
+        row.append(self._combo("p1c", p1c, p1cap))
+        row.append(self._combo("n1c", n1c, n1cap))
+        row.append(self._combo("p2c", p2c))
+        row.append(self._combo("n2c", n2c))
+        row.append(self._combo("pn", p1cap, n1cap))
+        row.append(self._combo("me_n1", me_cls, n1c, n1cap))
+        row.append(self._combo("p1_me", p1c, p1cap, me_cls))
+        return row, initial
 
 
 def featurise(
@@ -337,19 +485,14 @@ def featurise(
     token_lists = list(tokens) if tokens is not None else [tokenize(t) for t in texts]
     if material is None:
         material = Material.of(texts, token_lists)
-    out = _Featurised([], [], [], [], [], [], [])
-    ids: dict[str, int] = {}
+    hasher = _Hasher(dim, material, lex)
+    out = _Featurised([], [], [], [], [], [], [], [])
     for n, (text, toks) in enumerate(zip(texts, token_lists, strict=True)):
+        previous_k = -2
         for k, token in enumerate(toks):
             if not candidate(token.form):
                 continue
-            feats, initial = token_features(text, toks, k, material, lex)
-            row = []
-            for f in feats:
-                i = ids.get(f)
-                if i is None:
-                    i = ids[f] = _h(f, dim)
-                row.append(i)
+            row, initial = hasher.row(text, toks, k)
             out.rows.append(row)
             out.text_index.append(n)
             out.token_index.append(k)
@@ -358,13 +501,27 @@ def featurise(
             out.lemma_keys.append(lex.get(token.form).key)
             row_no = len(out.rows) - 1
             left = -1
-            if row_no > 0 and out.text_index[row_no - 1] == n and out.token_index[row_no - 1] == k - 1:
-                if text[toks[k - 1].end : token.start] == " ":
-                    left = row_no - 1
-                    previous = out.neighbours[row_no - 1]
-                    out.neighbours[row_no - 1] = (previous[0], row_no)
+            if previous_k == k - 1 and text[toks[k - 1].end : token.start] == " ":
+                left = row_no - 1
+                out.neighbours[row_no - 1] = (out.neighbours[row_no - 1][0], row_no)
             out.neighbours.append((left, -1))
+            out.lowered.append(material.ordinary(token.form))
+            previous_k = k
     return out
+
+
+def reference_rows(texts: Sequence[str], dim: int) -> list[list[int]]:
+    """``featurise``'s rows the slow way, from ``token_features``'s strings (for tests)."""
+    lex = _lexicon()
+    token_lists = [tokenize(t) for t in texts]
+    material = Material.of(texts, token_lists)
+    rows = []
+    for text, toks in zip(texts, token_lists, strict=True):
+        for k, token in enumerate(toks):
+            if candidate(token.form):
+                feats, _ = token_features(text, toks, k, material, lex)
+                rows.append([_h(f, dim) for f in feats])
+    return rows
 
 
 def sparse_matrix(rows: Sequence[Sequence[int]], dim: int) -> Any:
@@ -445,6 +602,20 @@ class TaggedToken:
     end: int
     form: str
     probability: float
+    ordinary: bool  # an ordinary or function word to Voikko, or in lower case in the material
+    initial: bool  # the first word of a sentence
+    function: bool = False  # Voikko reads it as a pronoun, conjunction ... too ("Jonkin")
+    place: bool = False  # Voikko knows it as a place, not as a person ("Ahvenanmaa")
+
+    @property
+    def doubtful(self) -> bool:
+        """An ordinary word opening a sentence (capitalised for where it stands), or a place."""
+        return (self.ordinary and self.initial) or self.place
+
+    @property
+    def excluded(self) -> bool:
+        """A word that can be a pronoun or conjunction opening a sentence is never tagged."""
+        return self.function and self.initial
 
 
 class NameTagger:
@@ -468,6 +639,7 @@ class NameTagger:
         C_second: float = 1.0,
         folds: int = 3,
         threshold: float = 0.5,
+        threshold_ordinary: float = 0.5,
         random_state: int = _SEED,
     ) -> None:
         self.n_features = n_features
@@ -475,6 +647,7 @@ class NameTagger:
         self.C_second = C_second
         self.folds = folds
         self.threshold = threshold
+        self.threshold_ordinary = threshold_ordinary
         self.random_state = random_state
 
     # fitting
@@ -530,7 +703,7 @@ class NameTagger:
             g: Material.of([texts[i] for i in members], [token_lists[i] for i in members])
             for g, members in by_group.items()
         }
-        merged = _Featurised([], [], [], [], [], [], [])
+        merged = _Featurised([], [], [], [], [], [], [], [])
         grp: list[int] = []
         for g, members in sorted(by_group.items()):
             part = featurise(
@@ -545,6 +718,7 @@ class NameTagger:
             merged.initial.extend(part.initial)
             merged.form_keys.extend(part.form_keys)
             merged.lemma_keys.extend(part.lemma_keys)
+            merged.lowered.extend(part.lowered)
             offset = len(grp)
             merged.neighbours.extend(
                 (a + offset if a >= 0 else -1, b + offset if b >= 0 else -1)
@@ -588,10 +762,16 @@ class NameTagger:
         if not hasattr(self, "coef_"):
             raise NotFittedError("this NameTagger is not fitted yet: call fit or load a model")
 
-    def decision_function(self, texts: Sequence[str]) -> tuple[_Featurised, FloatArray]:
-        """Candidate tokens of ``texts`` and their second-pass logits."""
+    def decision_function(
+        self, texts: Sequence[str], tokens: Sequence[Sequence[Token]] | None = None
+    ) -> tuple[_Featurised, FloatArray]:
+        """Candidate tokens of ``texts`` and their second-pass logits.
+
+        tokens: ``tokenize`` of each text, when the caller has them already.
+        """
         self._check_fitted()
-        tokens = [tokenize(t) for t in texts]
+        if tokens is None:
+            tokens = [tokenize(t) for t in texts]
         feats = featurise(texts, self.n_features, tokens=tokens)
         if not feats.rows:
             return feats, np.zeros(0, dtype=np.float64)
@@ -602,18 +782,44 @@ class NameTagger:
 
     def predict_proba(self, texts: Sequence[str]) -> list[TaggedToken]:
         """Every candidate token of ``texts`` with its probability of being a person's name."""
-        feats, logits = self.decision_function(texts)
+        token_lists = [tokenize(t) for t in texts]
+        lex = _lexicon()
+        feats, logits = self.decision_function(texts, token_lists)
         probs = 1.0 / (1.0 + np.exp(-logits))
-        token_lists = [tokenize(t) for t in texts] if feats.rows else []
         out = []
         for i, (t, k) in enumerate(zip(feats.text_index, feats.token_index, strict=True)):
             token = token_lists[t][k]
-            out.append(TaggedToken(t, token.start, token.end, token.form, float(probs[i])))
+            lexeme = lex.get(token.form)
+            ordinary = lexeme.ordinary or feats.lowered[i]
+            out.append(
+                TaggedToken(
+                    t,
+                    token.start,
+                    token.end,
+                    token.form,
+                    float(probs[i]),
+                    ordinary,
+                    feats.initial[i],
+                    lexeme.function,
+                    lexeme.place,
+                )
+            )
         return out
 
     def predict(self, texts: Sequence[str]) -> list[TaggedToken]:
-        """The candidate tokens the tagger calls persons (probability >= ``threshold``)."""
-        return [t for t in self.predict_proba(texts) if t.probability >= self.threshold]
+        """The candidate tokens the tagger calls persons.
+
+        An ordinary word that opens a sentence ("Kävin", "Det", "Mulla" where the material
+        also writes "mulla") and a place ("Ahvenanmaa") need ``threshold_ordinary``; a word
+        that can be a pronoun or conjunction opening a sentence ("Jonkin") is never a person
+        here; others need ``threshold``.
+        """
+        return [
+            t
+            for t in self.predict_proba(texts)
+            if not t.excluded
+            and t.probability >= (self.threshold_ordinary if t.doubtful else self.threshold)
+        ]
 
     # persistence
 
@@ -635,6 +841,7 @@ class NameTagger:
             "second_pass": dict(zip(SECOND_PASS_FEATURES, self.second_coef_.tolist(), strict=True)),
             "second_intercept": self.second_intercept_,
             "threshold": self.threshold,
+            "threshold_ordinary": self.threshold_ordinary,
             "params": {"C": self.C, "C_second": self.C_second, "folds": self.folds},
             **(meta or {}),
         }
@@ -677,6 +884,7 @@ class NameTagger:
             C_second=float(params.get("C_second", 1.0)),
             folds=int(params.get("folds", 3)),
             threshold=float(doc["threshold"]),
+            threshold_ordinary=float(doc["threshold_ordinary"]),
         )
         coef = np.zeros(n, dtype=np.float32)
         coef[index] = weight
@@ -734,7 +942,7 @@ def with_tagged_persons(
                 continue  # the NER has an opinion here
             if k + 1 < len(ents) and ents[k + 1][0] < t.end:
                 continue
-            if runs and text[runs[-1][1] : t.start] == " ":
+            if runs and text[runs[-1][1] : t.start] == " " and not t.ordinary:
                 runs[-1][1] = t.end
             else:
                 runs.append([t.start, t.end])
