@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, Invoke, db_snapshot
+from qualcode.match import tokenize
 from qualcode.nametagger import (
     NameTagger,
     NameTaggerError,
@@ -22,7 +23,6 @@ from qualcode.nametagger import (
     featurise,
     reference_rows,
 )
-from qualcode.match import tokenize
 from qualcode.pseudonymise import detect_names
 
 MODEL = REPO / "src" / "qualcode" / "names_model"

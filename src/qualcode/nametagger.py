@@ -172,7 +172,7 @@ class _Lexeme:
     lemma: str
     ordinary: bool  # Voikko knows it only as an ordinary word, or it is a function word
     function: bool  # one of Voikko's readings is a pronoun, conjunction, adverb ...
-    place: bool  # Voikko knows it as a place name and not as a person's name
+    place: bool  # a place name to Voikko and not a person's name, or a foreign function word
 
 
 class _Lexicon:
@@ -260,6 +260,8 @@ class _Lexicon:
         function = bool(classes & _FUNCTION_CLASSES)
         plain = neighbour == "word" or function or lower in FUNCTION_WORDS
         place = neighbour == "place"
+        foreign = lower in FUNCTION_WORDS
+        place = place or foreign
         return _Lexeme(tuple(own), neighbour, key, lemma or lower, plain, function, place)
 
 
@@ -605,11 +607,12 @@ class TaggedToken:
     ordinary: bool  # an ordinary or function word to Voikko, or in lower case in the material
     initial: bool  # the first word of a sentence
     function: bool = False  # Voikko reads it as a pronoun, conjunction ... too ("Jonkin")
-    place: bool = False  # Voikko knows it as a place, not as a person ("Ahvenanmaa")
+    place: bool = False  # a place to Voikko ("Ahvenanmaa"), or a function word ("The")
 
     @property
     def doubtful(self) -> bool:
-        """An ordinary word opening a sentence (capitalised for where it stands), or a place."""
+        """An ordinary word opening a sentence (capitalised for where it stands), a place or
+        a function word of another language ("The Guardian")."""
         return (self.ordinary and self.initial) or self.place
 
     @property
