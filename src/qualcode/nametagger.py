@@ -628,6 +628,8 @@ class NameTagger:
     person names; ``predict_proba(texts)`` gives per candidate token the probability of a
     person. ``threshold`` is the probability from which ``predict`` calls a token a person.
 
+    threshold_ordinary: the probability an ordinary word opening a sentence, a place or a
+        foreign function word needs (``TaggedToken.doubtful``).
     n_features: size of the hashed feature space (a power of two).
     C, C_second: inverse regularisation of the first and second pass.
     folds: cross-fitting folds; the second pass learns from first-pass scores on texts the
