@@ -30,6 +30,7 @@ Tune on dev; report test.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import sys
 import time
@@ -40,10 +41,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "bench-data" / "turku-ner"
+BENCH_DATA = REPO.parent / "shared" / "bench-data"
+DATA = BENCH_DATA / "turku-ner"
+CORPORA = {"turku-ner": DATA, "turku-one": BENCH_DATA / "turku-one"}
 sys.path.insert(0, str(REPO / "src"))
 
 from qualcode.match import tokenize  # noqa: E402
+from qualcode.nametagger import NameTagger, default_tagger  # noqa: E402
 from qualcode.pseudonymise import (  # noqa: E402
     NameCandidate,
     Pseudonymiser,
@@ -118,19 +122,33 @@ class Score:
     correct: int = 0  # replaced tokens that are gold person tokens
 
     def add(self, doc: Document, replaced: Sequence[tuple[int, int]]) -> None:
-        ordered = sorted(replaced)
+        ordered: list[tuple[int, int]] = []
+        for s, e in sorted(replaced):  # merged, so that ends rise with starts
+            if ordered and s <= ordered[-1][1]:
+                ordered[-1] = (ordered[-1][0], max(e, ordered[-1][1]))
+            else:
+                ordered.append((s, e))
+        starts = [s for s, _ in ordered]
         for (start, end), tag in zip(doc.spans, doc.tags, strict=True):
-            person = tag.endswith("PER")
-            hit = any(s < end and start < e for s, e in ordered)
+            if not any(ch.isalnum() for ch in doc.text[start:end]):
+                continue  # a hyphen or a quote inside a name identifies nobody
+            person = is_person(tag)
+            k = bisect.bisect_left(starts, end) - 1  # the last replacement starting before end
+            hit = k >= 0 and ordered[k][1] > start
+            self.tokens += 1
             self.gold += person
             self.found += person and hit
             self.replaced += hit
             self.correct += person and hit
 
+    tokens: int = 0
+
     def as_json(self) -> dict[str, float | int]:
+        others = self.tokens - self.gold
         return {
             "recall": round(self.found / self.gold, 4) if self.gold else 0.0,
             "precision": round(self.correct / self.replaced, 4) if self.replaced else 0.0,
+            "over_redaction": round((self.replaced - self.correct) / others, 4) if others else 0.0,
             "gold_person_tokens": self.gold,
             "found": self.found,
             "replaced_tokens": self.replaced,
@@ -139,6 +157,11 @@ class Score:
 
 
 Entities = list[tuple[int, int, str]]
+
+
+def is_person(tag: str) -> bool:
+    """Turku NER tags persons PER, TurkuONE PERSON."""
+    return tag[2:] in ("PER", "PERSON")
 
 
 def spacy_baseline(docs: Sequence[Document]) -> tuple[Score, float, list[Entities]]:
@@ -187,7 +210,7 @@ def breakdown(
         replaced = [(s, e) for s, e, _ in pseudonymiser.spans(doc.text)]
         for (start, end), tag in zip(doc.spans, doc.tags, strict=True):
             form = doc.text[start:end]
-            person = tag.endswith("PER")
+            person = is_person(tag)
             if not (person or form[:1].isupper()):
                 continue
             labels = {label for s, e, label in ents if s < end and start < e}
@@ -212,28 +235,25 @@ def lower_case(docs: Sequence[Document]) -> set[str]:
 
 
 def qualcode_run(
-    docs: Sequence[Document],
-) -> tuple[dict[str, tuple[Score, Score]], list[NameCandidate], dict[str, float]]:
-    """Detect once; score the default Pseudonymiser and the one that also asks the NER."""
+    docs: Sequence[Document], *, ner: bool, tagger: NameTagger | None
+) -> tuple[Score, Score, list[NameCandidate], dict[str, float]]:
+    """Detect once, replace with the default Pseudonymiser: persons only, and every kind."""
     timing: dict[str, float] = {}
     started = time.perf_counter()
     texts = [d.text for d in docs]
-    candidates = detect_names(texts)
+    candidates = detect_names(texts, ner=ner, tagger=tagger)
     timing["detect_s"] = round(time.perf_counter() - started, 2)
     entries = assign_pseudonyms(candidates)
     words = lower_case(docs)
-    scores: dict[str, tuple[Score, Score]] = {}
-    for label, ner in (("default", False), ("ner_apply", True)):
-        step = time.perf_counter()
-        persons = Pseudonymiser([e for e in entries if e.kind == "person"], ner=ner, words=words)
-        everything = Pseudonymiser(entries, ner=ner, words=words)
-        person_score, all_score = Score(), Score()
-        for doc in docs:
-            person_score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)])
-            all_score.add(doc, [(s, e) for s, e, _ in everything.spans(doc.text)])
-        timing[f"apply_{label}_s"] = round((time.perf_counter() - step) / 2, 2)
-        scores[label] = (person_score, all_score)
-    return scores, candidates, timing
+    step = time.perf_counter()
+    persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=words)
+    everything = Pseudonymiser(entries, words=words)
+    person_score, all_score = Score(), Score()
+    for doc in docs:
+        person_score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)])
+        all_score.add(doc, [(s, e) for s, e, _ in everything.spans(doc.text)])
+    timing["apply_s"] = round((time.perf_counter() - step) / 2, 2)
+    return person_score, all_score, candidates, timing
 
 
 def with_check_unknown(
@@ -251,12 +271,15 @@ def with_check_unknown(
         listed_tokens += len(listed)
         score.add(doc, [(s, e) for s, e, _ in persons.spans(doc.text)] + listed)
     found = score.as_json()
+    words = sum(len(tokenize(d.text)) for d in docs)
     return {
         "recall": found["recall"],
         "found": found["found"],
         "gold_person_tokens": found["gold_person_tokens"],
         "listed_tokens": listed_tokens,
         "listed_forms": len(forms),
+        "words": words,
+        "listed_forms_per_10k_words": round(len(forms) * 10_000 / max(1, words), 1),
     }
 
 
@@ -269,9 +292,9 @@ def misses(docs: Sequence[Document], pseudonymiser: Pseudonymiser, limit: int) -
         for (start, end), tag in zip(doc.spans, doc.tags, strict=True):
             hit = any(s < end and start < e for s, e in spans)
             form = doc.text[start:end]
-            if tag.endswith("PER") and not hit:
+            if is_person(tag) and not hit:
                 left[form] += 1
-            elif hit and not tag.endswith("PER"):
+            elif hit and not is_person(tag):
                 wrong[f"{form} ({tag})"] += 1
     return [
         "missed: " + ", ".join(f"{f}×{n}" for f, n in left.most_common(limit)),
@@ -279,41 +302,57 @@ def misses(docs: Sequence[Document], pseudonymiser: Pseudonymiser, limit: int) -
     ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["dev", "test"], default="dev")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--errors", type=int, default=0, help="show the N most common errors")
-    parser.add_argument(
-        "--breakdown", action="store_true", help="tokens by NER label and Voikko's knowledge"
-    )
-    args = parser.parse_args()
-    path = DATA / f"{args.split}.tsv"
-    if not path.exists():
-        print(f"skipped: {path} is not here (the Turku NER data lives in /work/shared)")
-        return 0
-    docs = list(read_conll(path))
-    scores, candidates, timing = qualcode_run(docs)
-    baseline, baseline_s, entities = spacy_baseline(docs)
-    tokens = sum(len(d.tags) for d in docs)
+SWEEP = (0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
 
-    def qualcode(label: str) -> dict[str, object]:
-        person_score, all_score = scores[label]
-        seconds = timing["detect_s"] + timing[f"apply_{label}_s"]
+
+def _memoised_entities() -> None:
+    """The NER's entities of the same texts once per run (the sweep detects many times)."""
+    from qualcode import pseudonymise
+
+    original = pseudonymise._entities
+    cache: dict[tuple[str, ...], list[list[tuple[int, int, str]]]] = {}
+
+    def entities(texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        key = tuple(texts)
+        if key not in cache:
+            cache[key] = original(texts)
+        return [list(e) for e in cache[key]]
+
+    pseudonymise._entities = entities
+
+
+def run_corpus(name: str, docs: list[Document], args: argparse.Namespace) -> dict[str, object]:
+    tokens = sum(len(d.tags) for d in docs)
+    tagger = default_tagger()
+    ner = args.ner == "all"
+    person, everything, candidates, timing = qualcode_run(docs, ner=ner, tagger=tagger)
+    rules_person, rules_all, _, rules_timing = qualcode_run(docs, ner=True, tagger=None)
+    baseline, baseline_s, entities = spacy_baseline(docs)
+
+    def system(score: Score, all_score: Score, times: dict[str, float]) -> dict[str, object]:
+        seconds = times["detect_s"] + times["apply_s"]
         return {
-            **person_score.as_json(),
+            **score.as_json(),
             "all_kinds_precision": all_score.as_json()["precision"],
             "seconds": round(seconds, 2),
             "tokens_per_s": round(tokens / seconds),
         }
 
     result: dict[str, object] = {
+        "corpus": name,
         "split": args.split,
         "documents": len(docs),
         "tokens": tokens,
-        "qualcode": qualcode("default"),
-        "qualcode_ner_apply": qualcode("ner_apply"),
+        "qualcode": {
+            **system(person, everything, timing),
+            "name": f"names detect: tagger (threshold {tagger.threshold}) + rules"
+            + (" + spaCy NER" if ner else ", no spaCy"),
+        },
         "qualcode_with_check_unknown": with_check_unknown(docs, candidates),
+        "rules_and_ner": {
+            **system(rules_person, rules_all, rules_timing),
+            "name": "the rules with the spaCy NER, no tagger (before issue 16)",
+        },
         "baseline": {
             **baseline.as_json(),
             "name": "spaCy fi NER, PERSON entities",
@@ -323,39 +362,91 @@ def main() -> int:
             "person": sum(c.kind == "person" for c in candidates),
             "org": sum(c.kind == "org" for c in candidates),
         },
-        "timing": timing,
     }
+    if args.sweep:
+        curve = []
+        for threshold in SWEEP:
+            swept = NameTagger.load()
+            swept.threshold = threshold
+            score, _, _, _ = qualcode_run(docs, ner=ner, tagger=swept)
+            found = score.as_json()
+            curve.append({"threshold": threshold, **{k: found[k] for k in _CURVE}})
+        result["curve"] = curve
     if args.breakdown:
         entries = assign_pseudonyms(candidates)
         persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=lower_case(docs))
         result["breakdown"] = breakdown(docs, entities, persons)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-    else:
-        for system in ("qualcode", "qualcode_ner_apply", "baseline"):
-            r = result[system]
-            assert isinstance(r, dict)
-            print(
-                f"{system:18} recall {r['recall']:.3f}  precision {r['precision']:.3f}  "
-                f"({r['found']}/{r['gold_person_tokens']} gold, "
-                f"{r['replaced_person_tokens']}/{r['replaced_tokens']} replaced)"
-            )
-        net = result["qualcode_with_check_unknown"]
-        assert isinstance(net, dict)
-        print(
-            f"{'+ check --unknown':18} recall {net['recall']:.3f}  "
-            f"({net['found']}/{net['gold_person_tokens']} gold replaced or listed; "
-            f"{net['listed_forms']} forms listed)"
-        )
-        print(f"{args.split}: {len(docs)} documents, {tokens} tokens; qualcode timing {timing}")
-        for row in result.get("breakdown", []):  # type: ignore[attr-defined]
-            counts = "  ".join(f"{k} {row[k]:4}" for k in _BREAKDOWN_COUNTS)
-            print(f"  NER {row['ner']:12}  Voikko {row['voikko']:11}  {counts}")
     if args.errors:
         entries = assign_pseudonyms(candidates)
         persons = Pseudonymiser([e for e in entries if e.kind == "person"], words=lower_case(docs))
         for line in misses(docs, persons, args.errors):
-            print(line, file=sys.stderr)
+            print(f"{name}: {line}", file=sys.stderr)
+    return result
+
+
+_CURVE = ("recall", "over_redaction", "precision")
+
+
+def show(result: dict[str, object]) -> None:
+    print(
+        f"{result['corpus']} {result['split']}: {result['documents']} documents, "
+        f"{result['tokens']} tokens"
+    )
+    for system in ("qualcode", "rules_and_ner", "baseline"):
+        r = result[system]
+        assert isinstance(r, dict)
+        print(
+            f"  {system:14} recall {r['recall']:.3f}  over-redaction {r['over_redaction']:.4f}  "
+            f"precision {r['precision']:.3f}  ({r['found']}/{r['gold_person_tokens']} gold, "
+            f"{r['replaced_person_tokens']}/{r['replaced_tokens']} replaced; {r['seconds']} s)"
+        )
+    net = result["qualcode_with_check_unknown"]
+    assert isinstance(net, dict)
+    print(
+        f"  {'+ --unknown':14} recall {net['recall']:.3f}  "
+        f"({net['found']}/{net['gold_person_tokens']} gold replaced or listed; "
+        f"{net['listed_forms']} forms listed, {net['listed_forms_per_10k_words']} per 10,000 words)"
+    )
+    for row in result.get("curve", []):  # type: ignore[attr-defined]
+        print(
+            f"  threshold {row['threshold']:<5} recall {row['recall']:.3f}  "
+            f"over-redaction {row['over_redaction']:.4f}  precision {row['precision']:.3f}"
+        )
+    for row in result.get("breakdown", []):  # type: ignore[attr-defined]
+        counts = "  ".join(f"{k} {row[k]:4}" for k in _BREAKDOWN_COUNTS)
+        print(f"  NER {row['ner']:12}  Voikko {row['voikko']:11}  {counts}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=["dev", "test"], default="dev")
+    parser.add_argument("--corpus", choices=["both", *CORPORA], default="both")
+    parser.add_argument(
+        "--ner",
+        choices=["none", "all"],
+        default="none",
+        help="qualcode without the spaCy NER (as names detect runs) or with it over everything",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--errors", type=int, default=0, help="show the N most common errors")
+    parser.add_argument("--no-sweep", dest="sweep", action="store_false", help="skip the curve")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="tokens by NER label and Voikko's knowledge"
+    )
+    args = parser.parse_args()
+    names = list(CORPORA) if args.corpus == "both" else [args.corpus]
+    paths = {n: CORPORA[n] / f"{args.split}.tsv" for n in names}
+    missing = [str(p) for p in paths.values() if not p.exists()]
+    if missing:
+        print(f"skipped: {', '.join(missing)} not here (the data lives in /work/shared)")
+        return 0
+    _memoised_entities()
+    results = [run_corpus(n, list(read_conll(paths[n])), args) for n in names]
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for result in results:
+            show(result)
     return 0
 
 

@@ -22,10 +22,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from qualcode.errors import QualcodeError
 from qualcode.match import Token, tokenize
+
+if TYPE_CHECKING:
+    from qualcode.nametagger import NameTagger
 
 NameKind = Literal["person", "org"]
 Action = Literal["pseudonymise", "ignore"]
@@ -1091,6 +1094,7 @@ def detect_names(
     *,
     known: Iterable[str] = (),
     ner: bool = True,
+    tagger: NameTagger | None = None,
 ) -> list[NameCandidate]:
     """Person and organisation names in ``texts``, inflected forms grouped under base names.
 
@@ -1098,6 +1102,8 @@ def detect_names(
         "Helka Rönkkö"; a name ending in Oy/Ab or naming a school is an organisation.
     ner: also use the spaCy Finnish NER (recommended; without it only Voikko's first-name and
         surname lists and ``known`` find persons).
+    tagger: the learned person-name tagger (:mod:`qualcode.nametagger`); the words it calls
+        persons count as the NER's persons where the NER has no entity.
     """
     morph = _morphology()
     known_names = sorted({" ".join(k.split()) for k in known if k.strip()})
@@ -1110,6 +1116,10 @@ def detect_names(
         if _capitalised(part)
     }
     ents = _entities(texts) if ner else [[] for _ in texts]
+    if tagger is not None:
+        from qualcode.nametagger import with_tagged_persons
+
+        ents = with_tagged_persons(texts, ents, tagger)
     docs = [_prepare(text, e) for text, e in zip(texts, ents, strict=True)]
     observed = {t.form.casefold() for doc in docs for t in doc.tokens if _capitalised(t.form)}
     detector = _Detector(morph, observed, known_keys)

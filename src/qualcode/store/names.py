@@ -31,6 +31,10 @@ class Names:
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, action = excluded.action,
                  pseudonym = excluded.pseudonym, forms = excluded.forms,
-                 count = excluded.count, source = excluded.source, updated = excluded.updated""",
+                 count = excluded.count, source = excluded.source, updated = excluded.updated
+               -- An unchanged row keeps its time: running 'names detect' again changes nothing.
+               WHERE names.kind IS NOT excluded.kind OR names.action IS NOT excluded.action
+                 OR names.pseudonym IS NOT excluded.pseudonym OR names.forms IS NOT excluded.forms
+                 OR names.count IS NOT excluded.count OR names.source IS NOT excluded.source""",
             ((*r, now()) for r in rows),
         )

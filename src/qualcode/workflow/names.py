@@ -57,10 +57,23 @@ class DetectReport:
     organisations: int
 
 
+def _is_town(name: str, forms: Sequence[str], cities: set[str]) -> bool:
+    """The project's own towns stay as they are, inflected too (Saarvalaan, Lounajoella):
+    a one-word entry whose forms all begin with a town's stem (the name less its last letter)."""
+    if name in cities:
+        return True
+    if " " in name:
+        return False
+    stems = [c.casefold()[:-1] for c in cities if len(c) >= 5 and " " not in c]
+    words = [name, *forms]
+    return any(all(w.casefold().startswith(stem) for w in words) for stem in stems)
+
+
 def detect(
     project: Project, *, progress: Callable[[int, int, str], None] | None = None
 ) -> DetectReport:
     """Find person and organisation names in every document and fill the registry."""
+    from qualcode.nametagger import default_tagger
     from qualcode.pseudonymise import RegistryEntry, assign_pseudonyms, detect_names
 
     store = project.store
@@ -68,7 +81,10 @@ def detect(
     participants = store.documents.participants()
     if progress:
         progress(0, 1, "detecting names")
-    candidates = detect_names(texts, known=[p.participant for p in participants])
+    # The learned tagger adds the persons the NER and the rules miss (issue 16); the NER
+    # stays for organisations, which only it finds in running text.
+    known = [p.participant for p in participants]
+    candidates = detect_names(texts, known=known, ner=True, tagger=default_tagger())
     existing = registry(project)
     roles = {p.participant: p.role for p in participants if p.role}
     # Town names are not people: they stay in the registry as 'ignore', never replaced.
@@ -78,7 +94,7 @@ def detect(
     before = {r.name for r in store.names.all()}
     rows = []
     for e in entries:
-        action = "ignore" if e.name in cities else e.action
+        action = "ignore" if _is_town(e.name, e.forms, cities) else e.action
         entry = RegistryEntry(e.name, e.kind, action, e.pseudonym, e.forms)
         source = "metadata" if any(e.name == p.participant for p in participants) else "detected"
         rows.append(
