@@ -1,0 +1,205 @@
+"""The researcher's memos (``memos/*.md``): kept across report runs, placed in their sections,
+marked as the researcher's text, pseudonymised, and refused with file and line when wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO, SAMPLE, db_snapshot
+from docx_helpers import Section, read_report, section
+from qualcode.cli import cli
+from qualcode.errors import MemoError
+from qualcode.memos import load_memos
+from qualcode.project import init_project
+
+CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
+
+SAARVALA = """\
+# Saarvala: tutkijan muistiot
+
+## yhteistyo
+Yhteistyö oppilaitosten kanssa on Saarvalassa vasta henkilöiden varassa; Helka Rönkkö
+kantaa sitä lähes yksin.
+
+Toinen kappale: tämä on tulkinta, ei aineiston suora sisältö.
+
+<!-- tämä on muistiinpano itselle, ei raporttiin -->
+
+## strategia
+Strategiassa kannattaa aloittaa pysyvästä koordinaattorista.
+"""
+
+SUMMARY = """\
+## typologia
+Typologia näyttää kolme eri polkua; Ilvesvaaran paikka jää auki.
+
+## invest-in
+Invest in -työkalussa Lounajoen oppilaitokset ovat vahvin myyntivaltti.
+
+## veto_ja_pitovoima
+Veto- ja pitovoima on verkoston yhteinen kysymys.
+"""
+
+
+def run(project: Path, *args: object, code: int = 0) -> str:
+    result = CliRunner().invoke(
+        cli, ["--project", str(project), *map(str, args)], catch_exceptions=False
+    )
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("memos") / "proj"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE)
+    run(root, "tag")
+    run(root, "review", SAMPLE / "review-decisions.csv")
+    return root
+
+
+def memo_after(sections: list[Section], title: str) -> list[str]:
+    """The paragraphs of the researcher's memo in a section (after its marker)."""
+    paras = [p.text for p in section(sections, title).paragraphs]
+    assert "Tutkijan muistio" in paras, (title, paras)
+    return paras[paras.index("Tutkijan muistio") + 1 :]
+
+
+def test_memos_survive_regeneration_in_their_sections(project: Path, tmp_path: Path) -> None:
+    memos = project / "memos"
+    memos.mkdir(exist_ok=True)
+    (memos / "Saarvala.md").write_text(SAARVALA, encoding="utf-8")
+    (memos / "yhteenveto.md").write_text(SUMMARY, encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in memos.iterdir()}
+    runs = []
+    for n in (1, 2):
+        out = tmp_path / f"run{n}"
+        run(project, "report", "--all", "--out", out, "--date", "2026-11-27")
+        runs.append(out)
+    # The memo files are the researcher's: a report run reads them and never writes them.
+    assert {p.name: p.read_bytes() for p in memos.iterdir()} == before
+    for out in runs:
+        city = read_report(out / "Saarvala.docx")
+        coop = memo_after(city, "Yhteistyö")
+        # Pseudonymised as the quotes are: reports go to clients.
+        assert coop[0] == (
+            "Yhteistyö oppilaitosten kanssa on Saarvalassa vasta henkilöiden varassa; "
+            "[kaupungin edustaja 1] kantaa sitä lähes yksin."
+        )
+        assert coop[1] == "Toinen kappale: tämä on tulkinta, ei aineiston suora sisältö."
+        assert not any("muistiinpano itselle" in p.text for s in city for p in s.paragraphs)
+        assert not any("Helka Rönkkö" in p.text for s in city for p in s.paragraphs)
+        assert memo_after(city, "Strategian lähtökohdat") == [
+            "Strategiassa kannattaa aloittaa pysyvästä koordinaattorista."
+        ]
+        # A memo stands only where it was written.
+        marked = [s.title for s in city if any(p.text == "Tutkijan muistio" for p in s.paragraphs)]
+        assert marked == ["Yhteistyö", "Strategian lähtökohdat"]
+        other = read_report(out / "Lounajoki.docx")
+        assert not any(p.text == "Tutkijan muistio" for s in other for p in s.paragraphs)
+        summary = read_report(out / "yhteenveto.docx")
+        assert memo_after(summary, "Typologia") == [
+            "Typologia näyttää kolme eri polkua; Ilvesvaaran paikka jää auki."
+        ]
+        assert memo_after(summary, "Invest in: puuttuvat täydentävät toimijat") == [
+            "Invest in -työkalussa Lounajoen oppilaitokset ovat vahvin myyntivaltti."
+        ]
+        themes = [p.text for p in section(summary, "Teemat kaupungeittain").paragraphs]
+        at = themes.index("Veto- ja pitovoima on verkoston yhteinen kysymys.")
+        # Under its own theme's sentence, not at the end of the section.
+        assert themes[at - 1] == "Tutkijan muistio"
+        assert themes[at - 2].startswith("”Veto- ja pitovoima, Invest in” nousi esiin")
+    # The memo paragraphs carry no segment comment: they are not generated claims.
+    city = read_report(runs[0] / "Saarvala.docx")
+    start = [p.text for p in section(city, "Yhteistyö").paragraphs].index("Tutkijan muistio")
+    assert all(not p.segments for p in section(city, "Yhteistyö").paragraphs[start:])
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "error"),
+    [
+        (
+            "Saarvala.md",
+            "# Otsikko\n\n## yhteistyo\nHyvä.\n\n## yhteistyö\nVäärä tunnus.\n",
+            "Error: memos/Saarvala.md:6: unknown section id 'yhteistyö'",
+        ),
+        (
+            "Tampere.md",
+            "## yhteistyo\nTekstiä.\n",
+            "Error: memos/Tampere.md: no city 'Tampere' in the project",
+        ),
+        (
+            "yhteenveto.md",
+            "Johdanto ilman otsikkoa.\n\n## typologia\nTekstiä.\n",
+            "Error: memos/yhteenveto.md:1: text before the first '## id' heading",
+        ),
+        (
+            "Lounajoki.md",
+            "## strategia\nYksi.\n\n## strategia\nKaksi.\n",
+            "Error: memos/Lounajoki.md:4: a second '## strategia' (the first is on line 1)",
+        ),
+    ],
+)
+def test_a_bad_memo_is_refused_with_file_and_line(
+    project: Path, tmp_path: Path, name: str, text: str, error: str
+) -> None:
+    memos = project / "memos"
+    memos.mkdir(exist_ok=True)
+    saved = {p: p.read_bytes() for p in memos.iterdir()}
+    for p in saved:
+        p.unlink()
+    (memos / name).write_text(text, encoding="utf-8")
+    try:
+        before = db_snapshot(project)
+        out = tmp_path / "reports"
+        result = CliRunner().invoke(
+            cli,
+            ["--project", str(project), "report", "--all", "--out", str(out)],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 1, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == error
+        assert lines[1].startswith("Hint: ")
+        assert "Traceback" not in result.output
+        # Nothing written, nothing changed.
+        assert not out.exists() or not any(out.iterdir())
+        assert db_snapshot(project) == before
+    finally:
+        (memos / name).unlink()
+        for p, data in saved.items():
+            p.write_bytes(data)
+
+
+def test_unknown_id_hint_lists_the_ids(tmp_path: Path) -> None:
+    (tmp_path / "memos").mkdir()
+    (tmp_path / "memos" / "Pori.md").write_text("## teema_x\nTeksti.\n", encoding="utf-8")
+    with pytest.raises(MemoError) as caught:
+        load_memos(tmp_path, cities=["Pori"], themes=["yhteistyo", "vahvuudet"])
+    assert caught.value.message == "memos/Pori.md:1: unknown section id 'teema_x'"
+    assert caught.value.hint == (
+        "use one of: indikaattorit, strategia, vahvuudet, yhteenveto, yhteistyo"
+    )
+
+
+def test_memo_files_are_read_as_written(tmp_path: Path) -> None:
+    folder = tmp_path / "memos"
+    folder.mkdir()
+    (folder / "pori.md").write_bytes(
+        "\ufeff## yhteistyo\nRivi yksi\njatkuu.\n\n<!-- monirivinen\nkommentti -->\nToinen.\n".encode()
+    )
+    (folder / "README.md").write_text("Ohje, ei muistio.\n", encoding="utf-8")
+    (folder / "luonnos.txt").write_text("ei Markdown-tiedosto\n", encoding="utf-8")
+    memos = load_memos(tmp_path, cities=["Pori"], themes=["yhteistyo"])
+    # Matched to the city ignoring case; a BOM is not text; comments are left out.
+    assert memos.texts("Pori") == {"yhteistyo": ("Rivi yksi jatkuu.", "Toinen.")}
+    assert memos.texts(None) == {}
+    (folder / "pori.md").write_bytes(b"## yhteistyo\nrikki \xe4\n")
+    with pytest.raises(MemoError) as caught:
+        load_memos(tmp_path, cities=["Pori"], themes=["yhteistyo"])
+    assert caught.value.message == "memos/pori.md:2: not valid UTF-8"
+    assert caught.value.hint == "save the memo as UTF-8"
