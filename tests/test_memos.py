@@ -203,3 +203,101 @@ def test_memo_files_are_read_as_written(tmp_path: Path) -> None:
         load_memos(tmp_path, cities=["Pori"], themes=["yhteistyo"])
     assert caught.value.message == "memos/pori.md:2: not valid UTF-8"
     assert caught.value.hint == "save the memo as UTF-8"
+
+
+def test_memos_travel_as_refi_notes_and_come_back(project: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    memos = project / "memos"
+    memos.mkdir(exist_ok=True)
+    (memos / "Saarvala.md").write_text(SAARVALA, encoding="utf-8")
+    (memos / "yhteenveto.md").write_text(SUMMARY, encoding="utf-8")
+    archive = tmp_path / "hanke.qdpx"
+    run(project, "export", "qdpx", archive)
+    with zipfile.ZipFile(archive) as zf:
+        qde = zf.read("project.qde").decode("utf-8")
+    assert '<Note guid="' in qde and 'name="Saarvala: yhteistyo"' in qde
+    assert "[kaupungin edustaja 1] kantaa sitä lähes yksin." in qde
+    assert "Helka Rönkkö" not in qde
+    # In the schema's place: after the sources.
+    assert qde.index("<Notes>") > qde.index("</Sources>")
+
+    other = tmp_path / "toinen"
+    init_project(other, coder="tutkija")
+    output = run(other, "import", "qdpx", archive)
+    assert "5 memo(s) into memos/" in output
+    back = (other / "memos" / "Saarvala.md").read_text(encoding="utf-8")
+    assert back == (
+        "## strategia\n\nStrategiassa kannattaa aloittaa pysyvästä koordinaattorista.\n\n"
+        "## yhteistyo\n\nYhteistyö oppilaitosten kanssa on Saarvalassa vasta henkilöiden "
+        "varassa; [kaupungin edustaja 1] kantaa sitä lähes yksin.\n\nToinen kappale: tämä on "
+        "tulkinta, ei aineiston suora sisältö.\n"
+    )
+    summary = (other / "memos" / "yhteenveto.md").read_text(encoding="utf-8")
+    assert "## invest-in\n\nInvest in -työkalussa" in summary
+    # Importing again never overwrites what the researcher has: the sections are kept.
+    (other / "memos" / "Saarvala.md").write_text(
+        back.replace("pysyvästä koordinaattorista", "rahoituksesta"), encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        cli, ["--project", str(other), "import", "qdpx", str(archive)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: note 'Saarvala: strategia': memos/Saarvala.md already has that section; "
+        "kept the project's memo" in result.output
+    )
+    assert "rahoituksesta" in (other / "memos" / "Saarvala.md").read_text(encoding="utf-8")
+
+
+def test_a_bad_memo_stops_the_qdpx_export(project: Path, tmp_path: Path) -> None:
+    memos = project / "memos"
+    memos.mkdir(exist_ok=True)
+    bad = memos / "Pohjanlinna.md"
+    bad.write_text("## yhteistyo\nHyvä.\n\n## eiole\nHuono.\n", encoding="utf-8")
+    try:
+        result = CliRunner().invoke(
+            cli,
+            ["--project", str(project), "export", "qdpx", str(tmp_path / "x.qdpx")],
+            catch_exceptions=False,
+        )
+    finally:
+        bad.unlink()
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        "Error: memos/Pohjanlinna.md:4: unknown section id 'eiole'"
+    )
+    assert not (tmp_path / "x.qdpx").exists()
+
+
+def test_notes_from_other_tools_land_in_a_draft(tmp_path: Path) -> None:
+    from qualcode.project import open_project
+    from qualcode.refi import RefiNote, RefiProject, export_qdpx
+    from qualcode.workflow.exchange import import_qdpx
+
+    archive = tmp_path / "muu.qdpx"
+    archive.write_bytes(
+        export_qdpx(
+            RefiProject(
+                "muu",
+                notes=(
+                    RefiNote(
+                        "4a1b7c9e-0000-4000-8000-000000000001", "Research Plan", "Suunnitelma."
+                    ),
+                ),
+            )
+        )
+    )
+    root = tmp_path / "proj"
+    init_project(root, coder="tutkija")
+    project = open_project(root)
+    try:
+        result = import_qdpx(project, archive)
+    finally:
+        project.close()
+    assert result.memos == 1
+    assert (root / "memos" / "_tuodut-muistiot.md").read_text(encoding="utf-8") == (
+        "### Research Plan\n\nSuunnitelma.\n"
+    )
+    # A draft, not a memo: a report does not read it.
+    assert load_memos(root, cities=[], themes=[]).all() == []

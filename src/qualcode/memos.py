@@ -6,7 +6,8 @@ changed, and any editor will do. One file per city (``memos/Saarvala.md``, named
 or its report file) and ``memos/yhteenveto.md`` for the cross-city summary. Inside, each
 ``## id`` heading starts the memo for one report section: a theme id from the codebook or one
 of the report's own section ids (``CITY_SECTIONS``, ``SUMMARY_SECTIONS``). A ``# title`` line
-and ``<!-- comments -->`` are left out; paragraphs are separated by blank lines.
+and ``<!-- comments -->`` are left out; paragraphs are separated by blank lines. ``README.md``
+and files whose names start with ``_`` (drafts) are not read.
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ def load_memos(
     city_memos: dict[str, dict[str, Memo]] = {}
     summary: dict[str, Memo] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() != ".md" or not path.is_file() or path.name.lower() == "readme.md":
+        # README.md explains the folder; a name starting with "_" is a draft (imported notes
+        # from other tools land in one) that reports leave alone.
+        if (
+            path.suffix.lower() != ".md"
+            or not path.is_file()
+            or path.name.lower() == "readme.md"
+            or path.name.startswith("_")
+        ):
             continue
         source = f"{MEMO_DIR}/{path.name}"
         city: str | None = None
