@@ -219,8 +219,13 @@ def test_memos_travel_as_refi_notes_and_come_back(project: Path, tmp_path: Path)
     assert '<Note guid="' in qde and 'name="Saarvala: yhteistyo"' in qde
     assert "[kaupungin edustaja 1] kantaa sitä lähes yksin." in qde
     assert "Helka Rönkkö" not in qde
-    # In the schema's place: after the sources.
+    # In the schema's place: after the sources; and the whole file valid against the XSD.
     assert qde.index("<Notes>") > qde.index("</Sources>")
+    xsd = REPO.parent / "shared" / "bench-data" / "refi-qda" / "schemas" / "Project-mrt2019.xsd"
+    if xsd.is_file():
+        import xmlschema
+
+        xmlschema.XMLSchema(str(xsd)).validate(qde)
 
     other = tmp_path / "toinen"
     init_project(other, coder="tutkija")
