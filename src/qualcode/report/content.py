@@ -22,6 +22,8 @@ from qualcode.report.indicators import Finding, assess
 from qualcode.textutil import count_words
 
 QUOTE_WORDS = 70
+# A quote in a table cell (Invest in, strategy inputs) is shorter: the row must stay readable.
+CELL_QUOTE_WORDS = 35
 LITTLE_MATERIAL_SEGMENTS = 15
 # A comparison between cities ("stood out on X") is made only on this much evidence.
 COMPARE_SEGMENTS = 3
@@ -1230,6 +1232,7 @@ def _one_quote(
     kinds: Mapping[str, str],
     with_city: bool = False,
     repeat: bool = False,
+    words: int = QUOTE_WORDS,
 ) -> tuple[str, str] | None:
     """The first quote of ``quotes`` not shown yet, as (quote — attribution, segment id).
 
@@ -1237,18 +1240,23 @@ def _one_quote(
     than standing without one; its cell is a different reading of the same evidence.
     """
     for second in (False, True) if repeat else (False,):
-        found = _first_quote(t, quotes, kinds, with_city, second)
+        found = _first_quote(t, quotes, kinds, with_city, second, words)
         if found is not None:
             return found
     return None
 
 
 def _first_quote(
-    t: _Text, quotes: pd.DataFrame, kinds: Mapping[str, str], with_city: bool, again: bool
+    t: _Text,
+    quotes: pd.DataFrame,
+    kinds: Mapping[str, str],
+    with_city: bool,
+    again: bool,
+    words: int,
 ) -> tuple[str, str] | None:
     for _, q in quotes.iterrows():
         segment = str(q["segment_id"])
-        text = t.data.pseudonymise(excerpt(str(q["text"]), quote_hits(q.to_dict())))
+        text = t.data.pseudonymise(excerpt(str(q["text"]), quote_hits(q.to_dict()), words))
         if not again and (segment in t.used or text in t.used):
             continue
         t.used.update((segment, text))
@@ -1398,9 +1406,19 @@ def _invest_in(t: _Text, cities: Sequence[str]) -> list[Block]:
         segs = _segments_for(data, city, [code])
         lacking[city] = lacking.get(city, 0) + n
         cq = data.code_quotes
-        picked = _one_quote(t, cq[(cq["city"] == city) & (cq["code"] == code)], kinds, repeat=True)
+        picked = _one_quote(
+            t,
+            cq[(cq["city"] == city) & (cq["code"] == code)],
+            kinds,
+            repeat=True,
+            words=CELL_QUOTE_WORDS,
+        )
         offer = _one_quote(
-            t, cq[(cq["city"] == city) & (cq["code"].isin(strengths))], kinds, repeat=True
+            t,
+            cq[(cq["city"] == city) & (cq["code"].isin(strengths))],
+            kinds,
+            repeat=True,
+            words=CELL_QUOTE_WORDS,
         )
         rows.append(
             (
@@ -1461,7 +1479,7 @@ def _invest_in(t: _Text, cities: Sequence[str]) -> list[Block]:
             Table(
                 header,
                 tuple(rows),
-                widths=(2.2, 3.0, 1.3, 5.5, 5.5),
+                widths=(2.2, 2.8, 1.7, 5.2, 5.2),
                 row_segments=tuple(row_segments),
             )
         )
@@ -1588,7 +1606,11 @@ def _strategy_inputs(t: _Text, city: str, kinds: Mapping[str, str]) -> list[Bloc
                     else f"{_en(len(segs), 'segment')} in {_en(int(docs), 'document')}"
                 )
                 picked = _one_quote(
-                    t, cq[(cq["city"] == city) & (cq["code"] == code)], kinds, repeat=True
+                    t,
+                    cq[(cq["city"] == city) & (cq["code"] == code)],
+                    kinds,
+                    repeat=True,
+                    words=CELL_QUOTE_WORDS,
                 )
                 evidence = count + (f": {picked[0]}" if picked else "")
             else:
