@@ -113,6 +113,14 @@ def test_memos_survive_regeneration_in_their_sections(project: Path, tmp_path: P
         # Under its own theme's sentence, not at the end of the section.
         assert themes[at - 1] == "Tutkijan muistio"
         assert themes[at - 2].startswith("”Veto- ja pitovoima, Invest in” nousi esiin")
+    # In English the same memo, marked in English (the memo text is the researcher's own).
+    run(project, "report", "--city", "Saarvala", "--lang", "en", "--out", tmp_path / "en")
+    english = read_report(tmp_path / "en" / "Saarvala.docx")
+    paras = [p.text for p in section(english, "Inputs for the strategy").paragraphs]
+    assert paras[-2:] == [
+        "Researcher's memo",
+        "Strategiassa kannattaa aloittaa pysyvästä koordinaattorista.",
+    ]
     # The memo paragraphs carry no segment comment: they are not generated claims.
     city = read_report(runs[0] / "Saarvala.docx")
     start = [p.text for p in section(city, "Yhteistyö").paragraphs].index("Tutkijan muistio")

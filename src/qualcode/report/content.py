@@ -1107,6 +1107,14 @@ def _evidence(t: _Text, finding: Finding) -> str:
     return ", ".join(f"{names[v]} {n}" for v, n in finding.counts if n)
 
 
+def _main_and_rest(t: _Text, finding: Finding) -> tuple[int, str]:
+    """The assessed value's count, and the other values with evidence ("kehitysvaiheessa 1")."""
+    names = VALUE_NAMES["fi" if t.fi else "en"]
+    counts = dict(finding.counts)
+    rest = ", ".join(f"{names[v]} {n}" for v, n in finding.counts if n and v != finding.values[0])
+    return counts[finding.values[0]], rest
+
+
 def _placement(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
     """One sentence on why the city sits where it does in the typology: its indicator counts."""
     names = VALUE_NAMES["fi" if t.fi else "en"]
@@ -1122,9 +1130,10 @@ def _placement(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
             elif f.status == "tied":
                 parts.append(f"{subject} näyttö jakautuu tasan ({_evidence(t, f)} segmenttiä)")
             else:
+                main, rest = _main_and_rest(t, f)
                 parts.append(
                     f"{subject} kertovista segmenteistä painottuu {names[f.values[0]]} "
-                    f"({_evidence(t, f)})"
+                    f"({fi.count(main, 'segmentti')}{f'; muut: {rest}' if rest else ''})"
                 )
         else:
             subject = "maturity" if dim == "maturity" else "leadership"
@@ -1133,8 +1142,10 @@ def _placement(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
             elif f.status == "tied":
                 parts.append(f"the evidence on {subject} is split evenly ({_evidence(t, f)})")
             else:
+                main, rest = _main_and_rest(t, f)
                 parts.append(
-                    f"the segments on {subject} point to {names[f.values[0]]} ({_evidence(t, f)})"
+                    f"the segments on {subject} point to {names[f.values[0]]} "
+                    f"({_en(main, 'segment')}{f'; others: {rest}' if rest else ''})"
                 )
     segs = tuple(sorted(set(found["maturity"].segments) | set(found["leadership"].segments)))
     joined = f"{parts[0]}, ja {parts[1]}" if t.fi else f"{parts[0]}, and {parts[1]}"
@@ -1506,7 +1517,10 @@ def _profile(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
         if _segments_for(data, city, [c])
     ]
     segs.update(_segments_for(data, city, [c for c, _ in lacking]))
-    lacking_text = ", ".join(f"{t.label(c).lower()} {n}" for c, n in lacking)
+    # Mid-sentence in Finnish the labels are lower case; English keeps its capitals.
+    lacking_text = ", ".join(
+        f"{t.label(c).lower() if t.fi else t.label(c)} {n}" for c, n in lacking
+    )
     measures = _segments_for(data, city, list(data.codebook.report_codes("measures")))
     segs.update(measures)
     place = [" / ".join(names[v] for v in found[d].values) for d in ("maturity", "leadership")]
