@@ -79,3 +79,26 @@ echo "Matrix:       $OUT/matriisi.xlsx, heat map $OUT/teemat.png"
 echo "Reports:      $OUT/raportit/ (one .docx per city + yhteenveto.docx)"
 echo "Names:        $OUT/nimet.csv (the pseudonymisation registry to review)"
 echo "              $OUT/nimet-tarkistettavat.csv (words in Saarvala.docx that may be names; review, then 'names import')"
+
+echo
+echo "== 9. The researcher's memo, kept across report runs, and the reading list per theme"
+# Memos are plain Markdown under memos/: one file per city, '## id' per report section.
+mkdir -p "$OUT/memos"
+cat > "$OUT/memos/Saarvala.md" <<'MEMO'
+# Saarvala: tutkijan muistiot
+
+## yhteistyo
+Yhteistyö oppilaitosten kanssa nojaa Saarvalassa muutamaan henkilöön; pysyvää rakennetta
+ei vielä ole. Tämä on tutkijan tulkinta, ei aineiston suora sisältö.
+
+## strategia
+Strategiassa kannattaa aloittaa pysyvästä koordinaattorista ja oppilaitosyhteistyön
+sopimuksesta.
+MEMO
+# Regenerating the report keeps the memo: it lives in the file, not in the report.
+$QC report --city Saarvala --out "$OUT/raportit" >/dev/null
+$QC report --city Saarvala --out "$OUT/raportit"
+$QC export quotes --out "$OUT/lainaukset.xlsx"
+echo
+echo "Memo:         $OUT/memos/Saarvala.md (shown in $OUT/raportit/Saarvala.docx under 'Yhteistyö' and 'Strategian lähtökohdat')"
+echo "Quotes:       $OUT/lainaukset.xlsx (every accepted coding with its text, one sheet per theme)"

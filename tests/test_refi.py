@@ -149,11 +149,13 @@ def test_atlas_ti_8_sample_reports_everything_it_skips() -> None:
         "skipped 2 PDFSource elements (containing 6 Coding, 4 PDFSelection, 2 PlainTextSelection): qualcode imports plain-text sources only",
         "skipped 1 AudioSource element: qualcode imports plain-text sources only",
         "skipped 2 VideoSource elements (containing 1 Coding, 2 VideoSelection): qualcode imports plain-text sources only",
-        "skipped 2 Note elements: notes are not supported",
         "skipped 1 Link element: links are not supported",
         "skipped 16 Set elements: sets are not supported",
         "skipped 1 Graph element: graphs are not supported",
     ]
+    # Notes are read (as memos), with their text.
+    assert [n.name for n in project.notes] == ["Research Plan", "My favorite Coke ad"]
+    assert project.notes[0].text.startswith("This is a great project by a dynamic team")
     # 7 + 2 + 6 + 1 = the sample's 16 codings: none is lost without a word.
     by_name = {c.name: c for c in project.codes}
     assert by_name["Coke::diet Coke"].description == "non sucré"

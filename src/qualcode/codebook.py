@@ -24,7 +24,16 @@ INDICATORS = {
 }
 _TOP_KEYS = {"name", "version", "language", "description", "codes", "report"}
 # Report sections that draw on a chosen set of codes (besides one section per theme).
-REPORT_SECTIONS = ("cooperation", "development", "missing_actors")
+REPORT_SECTIONS = (
+    "cooperation",
+    "development",
+    "missing_actors",
+    # The strategy inputs: what exists (strengths, structures) and the measures proposed.
+    "strengths",
+    "structures",
+    "needs",
+    "measures",
+)
 _CODE_KEYS = {
     "id",
     "label",

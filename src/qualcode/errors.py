@@ -95,3 +95,15 @@ class CsvFileError(IngestError):
         super().__init__(f"{source}:{line}" if line else source, problem, hint)
         self.source = source
         self.line = line
+
+
+class MemoError(QualcodeError):
+    """A researcher's memo under ``memos/`` names an unknown city or section, or is unreadable.
+
+    The message is ``file:line: problem``, as for the other files people edit.
+    """
+
+    def __init__(self, source: str, line: int, problem: str, hint: str | None = None) -> None:
+        super().__init__(f"{source}:{line}: {problem}" if line else f"{source}: {problem}", hint)
+        self.source = source
+        self.line = line

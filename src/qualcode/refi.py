@@ -2,10 +2,10 @@
 
 Pure: the functions take and return bytes and frozen records; reading files and writing to the
 store is the caller's job. What qualcode represents is plain-text sources, hierarchical codes,
-codings of character ranges, users, variables and cases. Everything else in a REFI file (PDF,
-picture, audio and video sources, their selections, notes, sets, links, graphs, memos) is
-skipped on import and reported in the warnings list, as §7 of the standard asks: nothing is
-dropped silently.
+codings of character ranges, users, variables, cases and the project's notes (memos).
+Everything else in a REFI file (PDF, picture, audio and video sources, their selections, sets,
+links, graphs, descriptions, note references) is skipped on import and reported in the
+warnings list, as §7 of the standard asks: nothing is dropped silently.
 
 Offsets. A coding's ``start``/``end`` are code-point offsets into the source's text, end
 exclusive (§10.2 counts Unicode code points from 0; every sample puts ``endPosition`` one past
@@ -151,6 +151,19 @@ class RefiCase:
 
 
 @dataclass(frozen=True)
+class RefiNote:
+    """A note (memo) of the project: REFI-QDA's ``<Note>``, a text source of its own.
+
+    qualcode writes its researcher memos as notes named ``"<memo file>: <section id>"``
+    (``"Saarvala: yhteistyo"``); other tools' notes come in with whatever name they have.
+    """
+
+    guid: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
 class RefiProject:
     name: str
     users: tuple[RefiUser, ...] = ()
@@ -159,6 +172,7 @@ class RefiProject:
     codings: tuple[RefiCoding, ...] = ()
     variables: tuple[RefiVariable, ...] = ()
     cases: tuple[RefiCase, ...] = ()
+    notes: tuple[RefiNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -250,6 +264,7 @@ def canonical(project: RefiProject) -> RefiProject:
         ),
         key=_name_key,
     )
+    notes = sorted((replace(n, guid=g(n.guid)) for n in project.notes), key=_name_key)
     return RefiProject(
         name=project.name,
         users=tuple(users),
@@ -258,6 +273,7 @@ def canonical(project: RefiProject) -> RefiProject:
         codings=tuple(codings),
         variables=tuple(variables),
         cases=tuple(cases),
+        notes=tuple(notes),
     )
 
 
@@ -311,6 +327,21 @@ def export_qdpx(project: RefiProject) -> bytes:
                 children=tuple(_source_node(s, by_source.get(s.guid, {})) for s in project.sources),
             )
         )
+    if project.notes:
+        # Inline text: a note is short, and PlainTextContent keeps it inside project.qde.
+        children.append(
+            _Node(
+                "Notes",
+                children=tuple(
+                    _Node(
+                        "Note",
+                        (("guid", n.guid), ("name", n.name)),
+                        (_Node("PlainTextContent", text=n.text),),
+                    )
+                    for n in project.notes
+                ),
+            )
+        )
     root = _Node(
         "Project",
         (("xmlns", PROJECT_NS), ("name", project.name), ("origin", ORIGIN)),
@@ -355,7 +386,9 @@ def export_qdc(codes: Sequence[RefiCode]) -> bytes:
     return _xml_document(root)
 
 
-def _name_key(record: RefiUser | RefiSource | RefiVariable | RefiCase) -> tuple[str, str]:
+def _name_key(
+    record: RefiUser | RefiSource | RefiVariable | RefiCase | RefiNote,
+) -> tuple[str, str]:
     return (record.name, record.guid)
 
 
@@ -496,6 +529,11 @@ def _check_project(project: RefiProject) -> list[str]:
                 )
             else:
                 xml_text(value, where)
+    for n in project.notes:
+        where = f"note {n.name!r}"
+        guid(n.guid, where)
+        xml_text(n.name, where)
+        xml_text(n.text, where)
     return problems
 
 
@@ -1012,6 +1050,7 @@ class _ProjectReader:
         self.coding_guids: set[str] = set()
         self.variables: dict[str, RefiVariable] = {}
         self.cases: list[RefiCase] = []
+        self.notes: list[RefiNote] = []
 
     def read(self, root: Element) -> RefiProject:
         # Cases refer to sources and variables, so sections are read in this order whatever
@@ -1035,7 +1074,10 @@ class _ProjectReader:
             elif name == "Cases":
                 for case in _children(section, "Case"):
                     self._case(case)
-            elif name in ("Notes", "Links", "Sets", "Graphs"):
+            elif name == "Notes":
+                for note in _children(section, "Note"):
+                    self._note(note)
+            elif name in ("Links", "Sets", "Graphs"):
                 for item in section:
                     self.warnings.skip(item, f"{name.lower()} are not supported")
             else:
@@ -1049,7 +1091,16 @@ class _ProjectReader:
             codings=tuple(self.codings),
             variables=tuple(self.variables.values()),
             cases=tuple(self.cases),
+            notes=tuple(self.notes),
         )
+
+    def _note(self, element: Element) -> None:
+        name = element.get("name") or ""
+        guid = self.ids.required(element.get("guid"), "note", str(len(self.notes)), name)
+        text = self._source_text(element, name or guid, element.get("plainTextPath") or "")
+        if text is None:
+            return
+        self.notes.append(RefiNote(guid, name, text))
 
     def _users(self, section: Element) -> None:
         for user in _children(section, "User"):

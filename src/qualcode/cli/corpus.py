@@ -110,7 +110,9 @@ def _import_qdpx(ctx: click.Context, files: list[Path], city: str | None) -> Non
         click.echo(f"Warning: {warning}", err=True)
     click.echo(
         f"Imported {result.documents} source(s) ({result.skipped_documents} skipped), "
-        f"{result.codes} codes, {result.codings} segment codings from {files[0]}"
+        f"{result.codes} codes, {result.codings} segment codings"
+        + (f", {result.memos} memo(s) into memos/" if result.memos else "")
+        + f" from {files[0]}"
     )
 
 

@@ -107,7 +107,8 @@ def export_qdpx(ctx: click.Context, out: Path, no_pseudonymise: bool) -> None:
     """Export the project as REFI-QDA 1.5 (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder.
 
     Sources (pseudonymised), the code hierarchy with definitions, coded segments with their
-    coders, cities and document attributes as Cases and Variables. GUIDs are stable. The
+    coders, cities and document attributes as Cases and Variables, and the researcher's memos
+    (memos/*.md) as Notes named "<file>: <section>". GUIDs are stable. The
     segment boundaries travel in qualcode/segments.json (other programs ignore it), so
     importing the file into another qualcode project gives the same segments and codings.
 

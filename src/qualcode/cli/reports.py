@@ -1,4 +1,4 @@
-"""Commands that turn codings into findings: matrix, report."""
+"""Commands that turn codings into findings: matrix, report, export quotes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qualcode.cli.corpus import export
 from qualcode.cli.main import ProgressBar, cli, opened_project
 
 
@@ -175,3 +176,43 @@ def report(
         )
     for path in result.files:
         click.echo(f"Wrote {path}")
+
+
+@export.command("quotes")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write .xlsx (one filterable sheet per theme) or .csv (the theme as a column).",
+)
+@click.option("--city", help="Only the codings from this city's documents.")
+@click.option("--code", help="Only this code (a theme id takes the codes under it).")
+@click.option(
+    "--no-pseudonymise", is_flag=True, help="Real names in the texts (internal use only)."
+)
+@click.pass_context
+def export_quotes(
+    ctx: click.Context, out: Path, city: str | None, code: str | None, no_pseudonymise: bool
+) -> None:
+    """Write every accepted coding with its segment text: the reading list behind each theme.
+
+    One row per accepted coding, grouped by theme and city: theme, city, code, document,
+    segment id, the speaker's role and organisation type, the cue time where there is one,
+    the coder, the source (rule, model, review, manual) and the evidence (matched words),
+    and the segment's pseudonymised text. Cells Excel would run as formulas are made text.
+
+    \b
+    Example:
+      qualcode export quotes --out lainaukset.xlsx
+      qualcode export quotes --city Saarvala --code yhteistyo --out saarvala-yhteistyo.csv
+    """
+    from qualcode.cli.coding import _warn_real_names
+    from qualcode.workflow.quotes import export_quotes as run
+
+    if out.suffix.lower() not in (".xlsx", ".csv"):
+        raise click.BadParameter(f"{out}: use a .xlsx or .csv file name", param_hint="--out")
+    _warn_real_names(no_pseudonymise)
+    with opened_project(ctx) as project:
+        result = run(project, out, city=city, code=code, pseudonymise=not no_pseudonymise)
+    themes = f"{result.themes} theme" + ("" if result.themes == 1 else "s")
+    click.echo(f"Wrote {result.rows} codings under {themes} to {result.out}")

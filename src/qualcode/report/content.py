@@ -22,6 +22,8 @@ from qualcode.report.indicators import Finding, assess
 from qualcode.textutil import count_words
 
 QUOTE_WORDS = 70
+# A quote in a table cell (Invest in, strategy inputs) is shorter: the row must stay readable.
+CELL_QUOTE_WORDS = 35
 LITTLE_MATERIAL_SEGMENTS = 15
 # A comparison between cities ("stood out on X") is made only on this much evidence.
 COMPARE_SEGMENTS = 3
@@ -55,7 +57,7 @@ DIMENSION_NAMES = {
 class Para:
     text: str
     segments: tuple[str, ...] = ()
-    style: str = "body"  # body | bullet | quote | attribution | note
+    style: str = "body"  # body | bullet | quote | attribution | note | memo_head | memo
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class Table:
     # Relative column widths (the writer fits them to the page); empty: the first column
     # (labels) gets a third of the page and the others share the rest.
     widths: tuple[float, ...] = ()
+    # The segment ids behind each row (a Word comment on the row's first cell), when the
+    # table makes claims of its own (counts, quotes) rather than repeating the text's.
+    row_segments: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,8 @@ class ReportData:
     lang: str = "fi"
     place_forms: Mapping[str, Sequence[str]] = field(default_factory=dict)
     heatmap: Path | None = None
+    # The researcher's memos for this report: section id -> paragraphs (see qualcode.memos).
+    memos: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class _Text:
@@ -483,10 +490,16 @@ def city_report(data: ReportData, city: str) -> Report:
     subtitle = f"Laadittu {data.date} · qualcode" if t.fi else f"Prepared {data.date} · qualcode"
     front = tuple(_material(t, docs))
     sections: list[Section] = [
-        Section("Yhteenveto" if t.fi else "Summary", tuple(_summary(t, city, themes, codings)))
+        Section(
+            "Yhteenveto" if t.fi else "Summary",
+            (*_summary(t, city, themes, codings), *_memo(t, "yhteenveto")),
+        )
     ]
     sections.append(
-        Section("Indikaattorit" if t.fi else "Indicators", tuple(_indicator_blocks(t, findings)))
+        Section(
+            "Indikaattorit" if t.fi else "Indicators",
+            (*_indicator_blocks(t, findings), *_memo(t, "indikaattorit")),
+        )
     )
     specials = []
     for key, title_fi, title_en in (
@@ -524,13 +537,26 @@ def city_report(data: ReportData, city: str) -> Report:
         row = themes[themes["code"] == theme.id]
         # Themes without material get no section: the summary names them in one sentence.
         if len(row) and int(row["segments"].iloc[0]) > 0:
+            section = _theme_section(t, city, theme.id, themes, docs, kinds, home.get(theme.id))
+            sections.append(Section(section.title, (*section.blocks, *_memo(t, theme.id))))
+        elif _memo(t, theme.id):
+            # A memo on a theme without material still needs a place to stand.
             sections.append(
-                _theme_section(t, city, theme.id, themes, docs, kinds, home.get(theme.id))
+                Section(
+                    t.label(theme.id),
+                    (Para(theme_coverage(data.lang, 0, 0)), *_memo(t, theme.id)),
+                )
             )
     for title_, codes in specials:
         sections.append(Section(title_, tuple(_code_list_blocks(t, city, codes, kinds))))
     sections.append(
         Section("Teemataulukko" if t.fi else "Theme table", tuple(_theme_table(t, city)))
+    )
+    sections.append(
+        Section(
+            "Strategian lähtökohdat" if t.fi else "Inputs for the strategy",
+            (*_strategy_inputs(t, city, kinds), *_memo(t, "strategia")),
+        )
     )
     return Report(title, subtitle, front, _unique_titles(sections))
 
@@ -928,6 +954,11 @@ def _theme_table(t: _Text, city: str) -> list[Block]:
 
 
 def summary_report(data: ReportData) -> Report:
+    """The cross-city summary written for the joint strategy of the network.
+
+    Typology with each city's reasons, each theme across the cities, the common development
+    needs, the Invest in table and a profile per city; every claim carries its segments.
+    """
     t = _Text(data)
     cities = sorted(data.theme_matrix["city"].unique())
     title = (
@@ -945,7 +976,16 @@ def summary_report(data: ReportData) -> Report:
             for f in assess(zip(codings["segment_id"], codings["code"], strict=True), data.codebook)
         }
     names = VALUE_NAMES["fi" if t.fi else "en"]
-    sections = [Section("Typologia" if t.fi else "Typology", tuple(_typology(t, findings)))]
+    sections = [
+        Section(
+            "Typologia" if t.fi else "Typology",
+            (
+                *_typology(t, findings),
+                *(_placement(t, city, findings[city]) for city in cities),
+                *_memo(t, "typologia"),
+            ),
+        )
+    ]
     matrix_rows = []
     for theme in (c for c in data.codebook.codes if c.parent is None):
         cells = []
@@ -965,11 +1005,45 @@ def summary_report(data: ReportData) -> Report:
     ]
     if data.heatmap is not None:
         blocks.append(Image(data.heatmap, ""))
+    blocks.append(
+        Para(
+            "Teemat yksitellen: missä kaupungeissa teema nousi esiin ja missä se oli "
+            f"vahvimmin ja heikoimmin esillä. Vertailu tehdään vain, kun teemasta on vähintään "
+            f"{fi.count(COMPARE_SEGMENTS, 'segmentti')} "
+            f"{fi.count(COMPARE_DOCUMENTS, 'dokumentti', 'ela')}."
+            if t.fi
+            else "Theme by theme: in which cities it came up, and where it was strongest and "
+            f"weakest. A comparison is made only on at least {COMPARE_SEGMENTS} segments from "
+            f"{COMPARE_DOCUMENTS} documents."
+        )
+    )
+    for theme in (c for c in data.codebook.codes if c.parent is None):
+        blocks.extend(_theme_across(t, theme.id, cities))
+        blocks.extend(_memo(t, theme.id))
+    blocks.extend(_memo(t, "teemat"))
     sections.append(Section("Teemat kaupungeittain" if t.fi else "Themes by city", tuple(blocks)))
     sections.append(
         Section(
             "Kaupunkeja erottavat teemat" if t.fi else "Themes that separate the cities",
             tuple(_separating(t, cities)),
+        )
+    )
+    sections.extend(_common_needs(t, cities))
+    sections.append(
+        Section(
+            "Invest in: puuttuvat täydentävät toimijat"
+            if t.fi
+            else "Invest in: the complementary actors missing",
+            (*_invest_in(t, cities), *_memo(t, "invest-in")),
+        )
+    )
+    sections.append(
+        Section(
+            "Kaupunkiprofiilit" if t.fi else "City profiles",
+            (
+                *(_profile(t, city, findings[city]) for city in cities),
+                *_memo(t, "profiilit"),
+            ),
         )
     )
     indicator_rows = tuple(
@@ -993,11 +1067,597 @@ def summary_report(data: ReportData) -> Report:
                         *DIMENSION_NAMES["fi" if t.fi else "en"].values(),
                     ),
                     indicator_rows,
+                    row_segments=tuple(
+                        tuple(
+                            sorted(
+                                set(findings[c]["maturity"].segments)
+                                | set(findings[c]["leadership"].segments)
+                            )
+                        )
+                        for c in cities
+                    ),
                 ),
+                *_memo(t, "indikaattorit"),
             ),
         )
     )
     return Report(title, subtitle, front, tuple(sections))
+
+
+# --- the summary's parts ---------------------------------------------------------------------
+
+
+def _memo(t: _Text, key: str) -> list[Para]:
+    """The researcher's memo for a section, marked as theirs; pseudonymised like the quotes.
+
+    Reports go to clients, and a memo may name a person as easily as a quote does.
+    """
+    paragraphs = [p for p in t.data.memos.get(key, ()) if p.strip()]
+    if not paragraphs:
+        return []
+    head = "Tutkijan muistio" if t.fi else "Researcher's memo"
+    return [
+        Para(head, (), "memo_head"),
+        *(Para(t.data.pseudonymise(p), (), "memo") for p in paragraphs),
+    ]
+
+
+def _evidence(t: _Text, finding: Finding) -> str:
+    names = VALUE_NAMES["fi" if t.fi else "en"]
+    return ", ".join(f"{names[v]} {n}" for v, n in finding.counts if n)
+
+
+def _main_and_rest(t: _Text, finding: Finding) -> tuple[int, str]:
+    """The assessed value's count, and the other values with evidence ("kehitysvaiheessa 1")."""
+    names = VALUE_NAMES["fi" if t.fi else "en"]
+    counts = dict(finding.counts)
+    rest = ", ".join(f"{names[v]} {n}" for v, n in finding.counts if n and v != finding.values[0])
+    return counts[finding.values[0]], rest
+
+
+def _placement(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
+    """One sentence on why the city sits where it does in the typology: its indicator counts."""
+    names = VALUE_NAMES["fi" if t.fi else "en"]
+    parts = []
+    for dim in ("maturity", "leadership"):
+        f = found[dim]
+        if t.fi:
+            subject = "kypsyydestä" if dim == "maturity" else "vetovastuusta"
+            if f.status == "insufficient":
+                parts.append(
+                    f"{subject} aineistoa on liian vähän ({fi.count(f.total, 'segmentti')})"
+                )
+            elif f.status == "tied":
+                parts.append(f"{subject} näyttö jakautuu tasan ({_evidence(t, f)} segmenttiä)")
+            else:
+                main, rest = _main_and_rest(t, f)
+                parts.append(
+                    f"{subject} kertovista segmenteistä painottuu {names[f.values[0]]} "
+                    f"({fi.count(main, 'segmentti')}{f'; muut: {rest}' if rest else ''})"
+                )
+        else:
+            subject = "maturity" if dim == "maturity" else "leadership"
+            if f.status == "insufficient":
+                parts.append(f"there is too little on {subject} ({_en(f.total, 'segment')})")
+            elif f.status == "tied":
+                parts.append(f"the evidence on {subject} is split evenly ({_evidence(t, f)})")
+            else:
+                main, rest = _main_and_rest(t, f)
+                parts.append(
+                    f"the segments on {subject} point to {names[f.values[0]]} "
+                    f"({_en(main, 'segment')}{f'; others: {rest}' if rest else ''})"
+                )
+    segs = tuple(sorted(set(found["maturity"].segments) | set(found["leadership"].segments)))
+    joined = f"{parts[0]}, ja {parts[1]}" if t.fi else f"{parts[0]}, and {parts[1]}"
+    text = f"{city}: {joined}."
+    return Para(text, segs, "bullet")
+
+
+def _theme_rates(t: _Text, theme: str, cities: Sequence[str]) -> dict[str, tuple[int, float]]:
+    """city -> (segments, per 1,000 words) on ``theme``."""
+    m = t.data.theme_matrix
+    out = {}
+    for city in cities:
+        r = m[(m["city"] == city) & (m["code"] == theme)]
+        if not len(r):
+            continue
+        per = r["per_1000_words"].iloc[0]
+        out[city] = (int(r["segments"].iloc[0]), 0.0 if pd.isna(per) else float(per))
+    return out
+
+
+def _thin_city(t: _Text, city: str) -> bool:
+    own = _city_codings(t.data, city)
+    return bool(
+        own["segment_id"].nunique() < LITTLE_MATERIAL_SEGMENTS
+        or own["document_id"].nunique() < COMPARE_DOCUMENTS
+    )
+
+
+def _theme_across(t: _Text, theme: str, cities: Sequence[str]) -> list[Para]:
+    """In how many cities a theme came up, and where strongest and weakest (on enough evidence)."""
+    data = t.data
+    members = _theme_members(data.codebook, theme)
+    rates = _theme_rates(t, theme, cities)
+    raised = [c for c in cities if rates.get(c, (0, 0.0))[0] > 0]
+    all_segs = tuple(sorted({s for c in raised for s in _segments_for(data, c, members)}))
+    n, total = len(raised), len(cities)
+    label = t.quoted(theme)
+    if t.fi:
+        if n == 0:
+            return [Para(f"{label} ei noussut esiin yhdessäkään kaupungissa.", (), "bullet")]
+        if n == total and total > 1:
+            where = f"kaikissa {fi.number(total, 'ine')} kaupungissa"
+        elif n == 1:
+            where = f"vain {t.loc(raised[0])}"
+        else:
+            where = f"{fi.count(n, 'kaupunki', 'ine')} {fi.number(total, 'ela')}"
+        text = f"{label} nousi esiin {where} ({fi.count(len(all_segs), 'segmentti')})."
+    else:
+        if n == 0:
+            return [Para(f"{label} did not come up in any city.", (), "bullet")]
+        if n == total and total > 1:
+            where = f"in all {total} cities"
+        elif n == 1:
+            where = f"only in {raised[0]}"
+        else:
+            where = f"in {n} of {total} cities"
+        text = f"{label} came up {where} ({_en(len(all_segs), 'segment')})."
+    if n >= 2:
+        high = max(raised, key=lambda c: (rates[c][1], c))
+        low = min(rates, key=lambda c: (rates[c][1], c))
+        if _enough(t, [high], theme):
+            text += (
+                f" Vahvimmin se oli esillä {t.loc(high)} ({t.num(rates[high][1])} / 1 000 sanaa)"
+                if t.fi
+                else f" It was strongest in {high} ({t.num(rates[high][1])} per 1,000 words)"
+            )
+            if low != high and _enough(t, None, theme, exclude=low) and not _thin_city(t, low):
+                text += (
+                    f", heikoimmin {t.loc(low)} ({t.num(rates[low][1])})."
+                    if t.fi
+                    else f" and weakest in {low} ({t.num(rates[low][1])})."
+                )
+            else:
+                text += "."
+        else:
+            text += (
+                " Aineisto ei riitä sanomaan, missä se oli vahvimmin esillä."
+                if t.fi
+                else " There is not enough material to say where it was strongest."
+            )
+    return [Para(text, all_segs, "bullet")]
+
+
+def _code_cities(t: _Text, code: str, cities: Sequence[str]) -> list[tuple[str, int]]:
+    """(city, segments) of the cities whose material has ``code``, most first."""
+    m = t.data.code_matrix
+    rows = m[(m["code"] == code) & (m["segments"] > 0) & (m["city"].isin(cities))]
+    pairs = [(str(c), int(n)) for c, n in zip(rows["city"], rows["segments"], strict=True)]
+    return sorted(pairs, key=lambda p: (-p[1], p[0]))
+
+
+def _one_quote(
+    t: _Text,
+    quotes: pd.DataFrame,
+    kinds: Mapping[str, str],
+    with_city: bool = False,
+    repeat: bool = False,
+    words: int = QUOTE_WORDS,
+) -> tuple[str, str] | None:
+    """The first quote of ``quotes`` not shown yet, as (quote — attribution, segment id).
+
+    ``repeat``: a table row (Invest in, strategy inputs) takes a quote shown earlier rather
+    than standing without one; its cell is a different reading of the same evidence.
+    """
+    for second in (False, True) if repeat else (False,):
+        found = _first_quote(t, quotes, kinds, with_city, second, words)
+        if found is not None:
+            return found
+    return None
+
+
+def _first_quote(
+    t: _Text,
+    quotes: pd.DataFrame,
+    kinds: Mapping[str, str],
+    with_city: bool,
+    again: bool,
+    words: int,
+) -> tuple[str, str] | None:
+    for _, q in quotes.iterrows():
+        segment = str(q["segment_id"])
+        text = t.data.pseudonymise(excerpt(str(q["text"]), quote_hits(q.to_dict()), words))
+        if not again and (segment in t.used or text in t.used):
+            continue
+        t.used.update((segment, text))
+        sign = attribution(
+            t.data.lang,
+            str(q["role"] or ""),
+            str(q["organisation_type"] or ""),
+            kinds.get(str(q["document"]), "interview"),
+            q.get("time"),
+        )
+        if with_city:
+            sign = f"{sign}, {q['city']}"
+        body = f"”{text}”" if t.fi else f"“{text}”"
+        return f"{body} — {sign}", segment
+    return None
+
+
+def _kinds(t: _Text) -> dict[str, str]:
+    docs = t.data.documents
+    return dict(zip(docs["name"], docs["kind"], strict=True))
+
+
+_NEED_GROUPS = (
+    (
+        "cooperation",
+        "Yhteistyö: oppilaitokset, kuntarajat ja valtio",
+        "Cooperation: schools, across municipal borders and with the state",
+    ),
+    (
+        "structures",
+        "Verkostot ja pysyvät rakenteet",
+        "Networks and permanent structures",
+    ),
+    ("development", "Kehittämisehdotukset", "Development proposals"),
+)
+
+
+def _common_needs(t: _Text, cities: Sequence[str]) -> list[Section]:
+    """The development needs across cities, by the codebook's report mapping: who raises each."""
+    data = t.data
+    kinds = _kinds(t)
+    subsections: list[Section] = []
+    common: list[str] = []
+    seen: set[str] = set()
+    for key, title_fi, title_en in _NEED_GROUPS:
+        codes = [c for c in data.codebook.report_codes(key) if c not in seen]
+        seen.update(codes)
+        if not codes:
+            continue
+        blocks: list[Block] = []
+        silent = []
+        for code in codes:
+            where = _code_cities(t, code, cities)
+            if not where:
+                silent.append(t.label(code))
+                continue
+            segs = tuple(sorted({s for c, _ in where for s in _segments_for(data, c, [code])}))
+            listed = t.join([f"{c} ({n})" for c, n in where])
+            if t.fi:
+                if len(where) == 1:
+                    text = (
+                        f"{t.label(code)}: esillä vain {t.loc(where[0][0])} ({where[0][1]} segm.)."
+                    )
+                else:
+                    text = (
+                        f"{t.label(code)}: esillä {fi.count(len(where), 'kaupunki', 'ine')}, "
+                        f"segmenttejä kaupungeittain {listed}."
+                    )
+            else:
+                if len(where) == 1:
+                    n_only = _en(where[0][1], "segment")
+                    text = f"{t.label(code)}: raised only in {where[0][0]} ({n_only})."
+                else:
+                    text = (
+                        f"{t.label(code)}: raised in {len(where)} cities, segments by city "
+                        f"{listed}."
+                    )
+            if len(where) >= 2 and _enough_code(t, code, [c for c, _ in where]):
+                common.append(t.quoted(code))
+            blocks.append(Para(text, segs, "bullet"))
+            quotes = data.code_quotes[data.code_quotes["code"] == code].sort_values(
+                ["score", "city", "document"], ascending=[False, True, True], kind="stable"
+            )
+            picked = _one_quote(t, quotes, kinds, with_city=True)
+            if picked is not None:
+                blocks.append(Para(picked[0], (picked[1],), "quote"))
+        if silent:
+            blocks.append(Para(not_mentioned_codes(data.lang, silent, bool(blocks))))
+        subsections.append(Section(title_fi if t.fi else title_en, tuple(blocks), level=2))
+    if t.fi:
+        intro = (
+            "Yhteisiksi kehittämistarpeiksi luetaan ne, jotka nousivat esiin vähintään kahdessa "
+            f"kaupungissa ja joista on vähintään {fi.count(COMPARE_SEGMENTS, 'segmentti')} "
+            f"{fi.count(COMPARE_DOCUMENTS, 'dokumentti', 'ela')}. "
+        )
+        intro += (
+            f"Tällaisia ovat {t.join(common)}."
+            if common
+            else "Aineistossa ei ole yhtään tällaista tarvetta."
+        )
+    else:
+        intro = (
+            "Common needs are those raised in at least two cities, on at least "
+            f"{COMPARE_SEGMENTS} segments from {COMPARE_DOCUMENTS} documents. "
+        )
+        intro += f"These are {t.join(common)}." if common else "The material has no such need."
+    head = Section(
+        "Yhteiset kehittämistarpeet" if t.fi else "Common development needs",
+        (Para(intro), *_memo(t, "tarpeet")),
+    )
+    return [head, *subsections]
+
+
+def _enough_code(t: _Text, code: str, cities: Sequence[str]) -> bool:
+    """Enough material on one code in ``cities`` for a claim across them."""
+    docs = t.data.documents
+    ids = set(docs[docs["city"].fillna("").isin(set(cities))]["id"])
+    codings = t.data.codings[
+        (t.data.codings["code"] == code) & (t.data.codings["document_id"].isin(ids))
+    ]
+    return (
+        int(codings["segment_id"].nunique()) >= COMPARE_SEGMENTS
+        and int(codings["document_id"].nunique()) >= COMPARE_DOCUMENTS
+    )
+
+
+def invest_in_rows(data: ReportData, cities: Sequence[str]) -> list[tuple[str, str, int]]:
+    """(city, missing-actor code, segments) for every city and code with material."""
+    out = []
+    for city in cities:
+        for code in data.codebook.report_codes("missing_actors"):
+            n = len(_segments_for(data, city, [code]))
+            if n:
+                out.append((city, code, n))
+    return out
+
+
+def _invest_in(t: _Text, cities: Sequence[str]) -> list[Block]:
+    """The Invest in table: what each city lacks, with a quote, next to what it offers."""
+    data = t.data
+    kinds = _kinds(t)
+    rows = []
+    row_segments = []
+    strengths = data.codebook.report_codes("strengths")
+    lacking: dict[str, int] = {}
+    for city, code, n in invest_in_rows(data, cities):
+        segs = _segments_for(data, city, [code])
+        lacking[city] = lacking.get(city, 0) + n
+        cq = data.code_quotes
+        picked = _one_quote(
+            t,
+            cq[(cq["city"] == city) & (cq["code"] == code)],
+            kinds,
+            repeat=True,
+            words=CELL_QUOTE_WORDS,
+        )
+        offer = _one_quote(
+            t,
+            cq[(cq["city"] == city) & (cq["code"].isin(strengths))],
+            kinds,
+            repeat=True,
+            words=CELL_QUOTE_WORDS,
+        )
+        rows.append(
+            (
+                city,
+                t.label(code),
+                str(n),
+                picked[0] if picked else "–",
+                offer[0] if offer else "–",
+            )
+        )
+        row_segments.append(
+            tuple(
+                sorted({*segs, *((offer[1],) if offer else ()), *((picked[1],) if picked else ())})
+            )
+        )
+    missing_codes = data.codebook.report_codes("missing_actors")
+    all_segs = tuple(
+        sorted({s for c in cities for s in _segments_for(data, c, list(missing_codes))})
+    )
+    without = [c for c in cities if c not in lacking]
+    if t.fi:
+        text = (
+            "Invest in -työkalua varten taulukko kokoaa kaupungeittain täydentävät toimijat, "
+            "joiden puute tai houkuttelu nousi aineistossa esiin, ja rinnalle sen, mitä "
+            "kaupungin vahvuuksina mainittiin: sen, mitä kaupunki voi tarjota tulevalle "
+            "toimijalle."
+        )
+        if lacking:
+            most = max(lacking, key=lambda c: (lacking[c], c))
+            text += (
+                f" Puuttuvia toimijoita mainittiin {fi.count(len(lacking), 'kaupunki', 'ine')}; "
+                f"eniten {t.loc(most)} ({fi.count(lacking[most], 'segmentti')})."
+            )
+        if without:
+            text += f" Aineistossa ei mainittu puuttuvia toimijoita: {t.join(without)}."
+    else:
+        text = (
+            "For the Invest in tool, the table lists by city the complementary actors whose "
+            "absence or attraction came up, next to what the city's strengths offer an "
+            "incoming actor."
+        )
+        if lacking:
+            most = max(lacking, key=lambda c: (lacking[c], c))
+            text += (
+                f" Missing actors came up in {_en(len(lacking), 'city', 'cities')}; most in "
+                f"{most} ({_en(lacking[most], 'segment')})."
+            )
+        if without:
+            text += f" No missing actors were mentioned in {t.join(without)}."
+    blocks: list[Block] = [Para(text, all_segs)]
+    if rows:
+        header = (
+            ("Kaupunki", "Puuttuva toimija", "Segm.", "Lainaus", "Mitä kaupunki tarjoaa")
+            if t.fi
+            else ("City", "Missing actor", "Segm.", "Quote", "What the city offers")
+        )
+        blocks.append(
+            Table(
+                header,
+                tuple(rows),
+                widths=(2.2, 2.8, 1.7, 5.2, 5.2),
+                row_segments=tuple(row_segments),
+            )
+        )
+    return blocks
+
+
+def _profile(t: _Text, city: str, found: Mapping[str, Finding]) -> Para:
+    """A short paragraph per city: material, typology place, strongest themes, what it lacks."""
+    data = t.data
+    names = VALUE_NAMES["fi" if t.fi else "en"]
+    docs = _city_docs(data, city)
+    codings = _city_codings(data, city)
+    n_seg = int(codings["segment_id"].nunique())
+    themes = data.theme_matrix[
+        (data.theme_matrix["city"] == city) & (data.theme_matrix["segments"] > 0)
+    ].sort_values(["per_1000_words", "segments", "code"], ascending=[False, False, True])
+    top = list(themes["code"].head(2))
+    segs: set[str] = set(found["maturity"].segments) | set(found["leadership"].segments)
+    for theme in top:
+        segs.update(_segments_for(data, city, _theme_members(data.codebook, theme)))
+    lacking = [
+        (c, len(_segments_for(data, city, [c])))
+        for c in data.codebook.report_codes("missing_actors")
+        if _segments_for(data, city, [c])
+    ]
+    segs.update(_segments_for(data, city, [c for c, _ in lacking]))
+    # Mid-sentence in Finnish the labels are lower case; English keeps its capitals.
+    lacking_text = ", ".join(
+        f"{t.label(c).lower() if t.fi else t.label(c)} {n}" for c, n in lacking
+    )
+    measures = _segments_for(data, city, list(data.codebook.report_codes("measures")))
+    segs.update(measures)
+    place = [" / ".join(names[v] for v in found[d].values) for d in ("maturity", "leadership")]
+    interviews = int((docs["kind"] == "interview").sum())
+    workshops = int((docs["kind"] == "workshop").sum())
+    if t.fi:
+        parts = [fi.count(interviews, "haastattelu")] if interviews else []
+        if workshops:
+            parts.append(fi.count(workshops, "työpaja"))
+        text = (
+            f"{city}. Aineistona {fi.join(parts) or 'ei dokumentteja'}, koodattuja segmenttejä "
+            f"{n_seg}."
+        )
+        if all(place):
+            text += f" Verkostotoiminta on {place[0]} ja {place[1]}."
+        else:
+            text += " Typologiaan sijoittamiseen aineisto ei riitä."
+        if top:
+            verb = "nousi" if len(top) == 1 else "nousivat"
+            text += f" Vahvimmin esiin {verb} {t.join([t.quoted(c) for c in top])}."
+        if lacking:
+            text += (
+                " Puuttuvista täydentävistä toimijoista ja houkuttelusta on "
+                f"{fi.count(sum(n for _, n in lacking), 'segmentti')} ({lacking_text})."
+            )
+        text += (
+            f" Kehittämisehdotuksia aineistossa on {fi.count(len(measures), 'segmentti', 'ine')}."
+            if measures
+            else " Konkreettisia kehittämisehdotuksia aineistossa ei ole."
+        )
+    else:
+        parts = [_en(interviews, "interview")] if interviews else []
+        if workshops:
+            parts.append(_en(workshops, "workshop"))
+        text = (
+            f"{city}. Material: {fi.join(parts, 'and') or 'none'}, {_en(n_seg, 'coded segment')}."
+        )
+        if all(place):
+            text += f" Network activity is {place[0]} and {place[1]}."
+        else:
+            text += " There is not enough material to place it in the typology."
+        if top:
+            text += f" Most prominent: {t.join([t.quoted(c) for c in top])}."
+        if lacking:
+            text += (
+                f" Missing complementary actors and attraction: "
+                f"{_en(sum(n for _, n in lacking), 'segment')} ({lacking_text})."
+            )
+        text += (
+            f" Development proposals: {_en(len(measures), 'segment')}."
+            if measures
+            else " The material has no concrete development proposals."
+        )
+    return Para(text, tuple(sorted(segs)))
+
+
+# --- strategy inputs (the last section of a city report) -------------------------------------
+
+
+def _strategy_inputs(t: _Text, city: str, kinds: Mapping[str, str]) -> list[Block]:
+    """What exists, what is missing and the measures proposed, each row with its evidence."""
+    data = t.data
+    book = data.codebook
+    measures = book.report_codes("measures")
+    groups = (
+        (
+            "Mitä on" if t.fi else "What exists",
+            (*book.report_codes("strengths"), *book.report_codes("structures")),
+        ),
+        (
+            "Mitä puuttuu" if t.fi else "What is missing",
+            (
+                *(
+                    book.report_codes("needs")
+                    or [c for c in book.report_codes("development") if c not in measures]
+                ),
+                *book.report_codes("missing_actors"),
+            ),
+        ),
+        ("Ehdotetut toimenpiteet" if t.fi else "Measures proposed", measures),
+    )
+    rows = []
+    row_segments = []
+    cq = data.code_quotes
+    seen: set[str] = set()
+    for group, codes in groups:
+        for code in codes:
+            if code in seen or book.get(code) is None:
+                continue
+            seen.add(code)
+            segs = _segments_for(data, city, [code])
+            docs = data.codings[data.codings["segment_id"].isin(segs)]["document_id"].nunique()
+            if segs:
+                count = (
+                    f"{fi.count(len(segs), 'segmentti')} {fi.count(int(docs), 'dokumentti', 'ine')}"
+                    if t.fi
+                    else f"{_en(len(segs), 'segment')} in {_en(int(docs), 'document')}"
+                )
+                picked = _one_quote(
+                    t,
+                    cq[(cq["city"] == city) & (cq["code"] == code)],
+                    kinds,
+                    repeat=True,
+                    words=CELL_QUOTE_WORDS,
+                )
+                evidence = count + (f": {picked[0]}" if picked else "")
+            else:
+                evidence = "ei mainintoja aineistossa" if t.fi else "not mentioned in the material"
+            rows.append((group, t.label(code), evidence))
+            row_segments.append(segs)
+    if not rows:
+        return [
+            Para(
+                "Koodikirjassa ei ole strategian lähtökohtien koodeja (report: strengths, "
+                "structures, needs, missing_actors, measures)."
+                if t.fi
+                else "The codebook names no codes for the strategy inputs (report: strengths, "
+                "structures, needs, missing_actors, measures).",
+                (),
+                "note",
+            )
+        ]
+    intro = (
+        "Strategiatyön lähtökohdat aineiston pohjalta: mitä kaupungissa jo on (vahvuudet ja "
+        "pysyvät rakenteet), mitä puuttuu (kehittämistarpeet ja täydentävät toimijat) ja mitä "
+        "kehittämistoimenpiteitä aineistossa ehdotettiin. Jokaisen rivin näyttö on sen "
+        "kommentissa."
+        if t.fi
+        else "The starting points for the strategy from the material: what the city already "
+        "has (strengths and permanent structures), what is missing (needs and complementary "
+        "actors) and the development measures proposed. Each row's evidence is in its comment."
+    )
+    header = ("Lähtökohta", "Asia", "Näyttö") if t.fi else ("Input", "Item", "Evidence")
+    return [
+        Para(intro),
+        Table(header, tuple(rows), widths=(2.5, 4.0, 9.0), row_segments=tuple(row_segments)),
+    ]
 
 
 def _typology(t: _Text, findings: Mapping[str, Mapping[str, Finding]]) -> list[Block]:

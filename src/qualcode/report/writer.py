@@ -70,7 +70,7 @@ def render(
             if isinstance(block, Para):
                 _para(document, block, comments)
             elif isinstance(block, Table):
-                _table(document, block, width)
+                _table(document, block, width, comments)
             elif isinstance(block, Image):
                 document.add_picture(str(block.path), width=min(Cm(16), width))
                 # Air above the picture: without it the table's bottom border touches it.
@@ -157,6 +157,8 @@ def _para(document: Any, para: Para, comments: bool = True) -> None:
         "attribution": "Normal",
         "note": "Normal",
         "body": "Normal",
+        "memo_head": "Normal",
+        "memo": "Normal",
     }[para.style]
     paragraph = _new_paragraph(document, "", style)
     run = paragraph.add_run(para.text)
@@ -168,15 +170,41 @@ def _para(document: Any, para: Para, comments: bool = True) -> None:
         run.font.size = run.font.size  # keep style size
     elif para.style == "note":
         run.italic = True
+    elif para.style in ("memo_head", "memo"):
+        # The researcher's own text stands apart from the generated text: indented, with a
+        # bar on its left, its heading in bold.
+        paragraph.paragraph_format.left_indent = Cm(0.5)
+        _left_bar(paragraph)
+        run.bold = para.style == "memo_head"
     if para.segments and comments:
-        ids = list(para.segments)
-        text = "Segmentit: " + ", ".join(ids[:_MAX_IDS_IN_COMMENT])
-        if len(ids) > _MAX_IDS_IN_COMMENT:
-            text += f" … (+{len(ids) - _MAX_IDS_IN_COMMENT})"
-        document.add_comment(run, text=text, author=COMMENT_AUTHOR, initials="QC")
+        _comment(document, run, para.segments)
 
 
-def _table(document: Any, table: Table, width: int) -> None:
+def _comment(document: Any, run: Any, segments: tuple[str, ...]) -> None:
+    ids = list(segments)
+    text = "Segmentit: " + ", ".join(ids[:_MAX_IDS_IN_COMMENT])
+    if len(ids) > _MAX_IDS_IN_COMMENT:
+        text += f" … (+{len(ids) - _MAX_IDS_IN_COMMENT})"
+    document.add_comment(run, text=text, author=COMMENT_AUTHOR, initials="QC")
+
+
+def _left_bar(paragraph: Any) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    left = OxmlElement("w:left")
+    for key, value in (("val", "single"), ("sz", "18"), ("space", "8"), ("color", "2E74B5")):
+        left.set(qn(f"w:{key}"), value)
+    borders.append(left)
+    # The schema's order: the border comes before shading, tabs, spacing and indentation.
+    ppr.insert_element_before(
+        borders, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:spacing", "w:ind", "w:jc"
+    )
+
+
+def _table(document: Any, table: Table, width: int, comments: bool = True) -> None:
     from docx.shared import Pt
 
     n = len(table.header)
@@ -199,10 +227,13 @@ def _table(document: Any, table: Table, width: int) -> None:
         cell.text = text
         for run in cell.paragraphs[0].runs:
             run.bold = True
-    for row in table.rows:
+    for i, row in enumerate(table.rows):
         cells = grid.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = text
+        segments = table.row_segments[i] if i < len(table.row_segments) else ()
+        if segments and comments and cells[0].paragraphs[0].runs:
+            _comment(document, cells[0].paragraphs[0].runs[0], segments)
     for k, row in enumerate(grid.rows):
         for cell, w in zip(row.cells, widths, strict=True):
             cell.width = w

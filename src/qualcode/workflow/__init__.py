@@ -22,6 +22,8 @@ _EXPORTS = {
     "code_segment": "reviewing",
     "export_codings": "reviewing",
     "uncode_segment": "reviewing",
+    "QUOTE_EXPORT_COLUMNS": "quotes",
+    "export_quotes": "quotes",
     "TagReport": "tagging",
     "analyse_forms": "tagging",
     "load_project_codebook": "tagging",

@@ -227,7 +227,34 @@ def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.R
         tuple(codings),
         variables,
         tuple(cases),
+        _memo_notes(project, codebook, sorted(by_city), mapper if pseudonymise else None),
     )
+
+
+def _memo_notes(
+    project: Project,
+    codebook: Codebook,
+    cities: Sequence[str],
+    mapper: Callable[[str], tuple[str, Callable[[int], int]]] | None,
+) -> tuple[refi.RefiNote, ...]:
+    """The researcher's memos as REFI-QDA notes named ``"<file>: <section>"``.
+
+    Checked as a report run checks them (a bad id stops the export); pseudonymised with the
+    sources, since the archive leaves the project as the reports do.
+    """
+    from qualcode.memos import MEMO_DIR
+    from qualcode.workflow.reporting import project_memos
+
+    memos = project_memos(project, codebook, [c for c in cities if c])
+    notes = []
+    for _city, memo in memos.all():
+        stem = memo.source.removeprefix(f"{MEMO_DIR}/").removesuffix(".md")
+        name = f"{stem}: {memo.section}"
+        text = "\n\n".join(memo.paragraphs)
+        if mapper is not None:
+            text = mapper(text)[0]
+        notes.append(refi.RefiNote(refi.guid_for("note", name), name, text))
+    return tuple(notes)
 
 
 def export_qdpx(project: Project, out: Path, *, pseudonymise: bool = True) -> int:
@@ -401,6 +428,7 @@ class QdpxImport:
     codes: int
     codings: int
     warnings: tuple[str, ...]
+    memos: int = 0  # notes written into memos/
 
 
 def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> QdpxImport:
@@ -508,9 +536,63 @@ def import_qdpx(project: Project, path: Path, *, city: str | None = None) -> Qdp
                         detail=path.name,
                     )
                     codings += 1
+        # Last, inside the transaction: a memo that cannot be written undoes the import.
+        memos = _import_notes(project, data.notes, warnings)
     if widened:
         warnings.append(
             f"{widened} coded selection(s) did not match qualcode's segments and "
             "now code the whole segments they overlap"
         )
-    return QdpxImport(imported, skipped, len(codebook.codes), codings, tuple(warnings))
+    return QdpxImport(imported, skipped, len(codebook.codes), codings, tuple(warnings), memos)
+
+
+_NOTE_NAME = re.compile(r"^([^:/\\]+): ([\w-]+)$")
+FOREIGN_NOTES = "_tuodut-muistiot.md"
+
+
+def _import_notes(project: Project, notes: Sequence[refi.RefiNote], warnings: list[str]) -> int:
+    """Notes into ``memos/``: qualcode's own back into their files, others into one draft.
+
+    A memo already in the project is never overwritten: its section is kept and the note is
+    reported. Other tools' notes go to ``memos/_tuodut-muistiot.md`` (files starting with
+    ``_`` are drafts that reports do not read) for the researcher to move where they belong.
+    """
+    from qualcode.memos import MEMO_DIR
+
+    if not notes:
+        return 0
+    folder = project.root / MEMO_DIR
+    additions: dict[str, list[str]] = {}
+    written = 0
+    existing: dict[str, str] = {}
+    for note in notes:
+        match = _NOTE_NAME.match(note.name)
+        text = note.text.strip()
+        if match is None:
+            file = FOREIGN_NOTES
+            block = f"### {note.name or note.guid}\n\n{text}\n"
+        else:
+            file = f"{match.group(1)}.md"
+            block = f"## {match.group(2)}\n\n{text}\n"
+            if file not in existing:
+                path = folder / file
+                existing[file] = path.read_text(encoding="utf-8") if path.is_file() else ""
+            heading = re.compile(rf"^##\s*{re.escape(match.group(2))}\s*$", re.MULTILINE)
+            if heading.search(existing[file]) or any(
+                b.startswith(f"## {match.group(2)}\n") for b in additions.get(file, [])
+            ):
+                warnings.append(
+                    f"note '{note.name}': {MEMO_DIR}/{file} already has that section; "
+                    "kept the project's memo"
+                )
+                continue
+        additions.setdefault(file, []).append(block)
+        written += 1
+    for file, blocks in additions.items():
+        path = folder / file
+        old = existing.get(file)
+        if old is None:
+            old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        glue = "" if not old or old.endswith("\n\n") else ("\n" if old.endswith("\n") else "\n\n")
+        atomic_write_bytes(path, (old + glue + "\n".join(blocks)).encode("utf-8"))
+    return written

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from qualcode.codebook import Codebook
     from qualcode.matrix import MatrixData
+    from qualcode.memos import Memos
 
 Progress = Callable[[int, int, str], None]
 
@@ -216,6 +217,15 @@ def _no_formulas(book: Any) -> None:
                     cell.data_type = "s"
 
 
+def project_memos(project: Project, codebook: Codebook, cities: Sequence[str]) -> Memos:
+    """The project's memos (``memos/*.md``), checked against its cities and themes."""
+    from qualcode.memos import load_memos
+
+    themes = [c.id for c in codebook.codes if c.parent is None]
+    stems = {c: name.removesuffix(".docx") for c, name in report_file_names(cities).items()}
+    return load_memos(project.root, cities=cities, themes=themes, file_stems=stems)
+
+
 @dataclass(frozen=True)
 class ReportResult:
     files: tuple[str, ...]
@@ -313,6 +323,8 @@ def report(
     code_matrix = build_matrix(data, codebook, by="city", level="code")
     targets = cities if all_cities else [city]
     file_names = report_file_names(cities)
+    # Memos are checked before anything is drawn: a bad id fails the run, writing nothing.
+    memos = project_memos(project, codebook, cities)
     files = []
     with tempfile.TemporaryDirectory(prefix="qualcode-report-") as tmp:
         base = ReportData(
@@ -342,7 +354,9 @@ def report(
                 progress(i, total, name)
             # Each city's report marks its own row in the heat map.
             own = heatmap(theme_matrix, Path(tmp) / f"themes-{i}.png", lang=lang, highlight=name)
-            content = city_report(dataclasses.replace(base, heatmap=own), name)
+            content = city_report(
+                dataclasses.replace(base, heatmap=own, memos=memos.texts(name)), name
+            )
             path = out_dir / file_names[name]
             atomic_write_bytes(
                 path,
@@ -350,7 +364,9 @@ def report(
             )
             files.append(str(path))
         if all_cities:
-            content = summary_report(dataclasses.replace(base, heatmap=image))
+            content = summary_report(
+                dataclasses.replace(base, heatmap=image, memos=memos.texts(None))
+            )
             path = out_dir / ("yhteenveto.docx" if lang == "fi" else "summary.docx")
             atomic_write_bytes(
                 path,
