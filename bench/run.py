@@ -68,17 +68,22 @@ def sentences() -> list[str]:
         for line in (DATA / "ud-finnish-tdt" / name).read_text(encoding="utf-8").splitlines():
             if line.startswith("# text = "):
                 out.append(line[9:].strip())
-    tokens: list[str] = []
-    for line in (DATA / "turku-one" / "test.tsv").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if tokens:
-                out.append(_detokenise(tokens))
-            tokens = []
-        else:
-            tokens.append(line.split("\t")[0])
-    if tokens:
-        out.append(_detokenise(tokens))
-    return [s for s in out if len(WORD.findall(s)) >= 3]
+    # Turku ONE train (about 300k words) makes the pool big enough for 300k+ words of
+    # corpus in which no sentence repeats, so a cold tag meets new forms as real speech does.
+    for name in ("test.tsv", "train.tsv"):
+        tokens: list[str] = []
+        for line in (DATA / "turku-one" / name).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                if tokens:
+                    out.append(_detokenise(tokens))
+                tokens = []
+            else:
+                tokens.append(line.split("\t")[0])
+        if tokens:
+            out.append(_detokenise(tokens))
+    # The same sentence in two files (the splits overlap little, but some lines are
+    # boilerplate) would be recycled text; keep its first occurrence only.
+    return [s for s in dict.fromkeys(out) if len(WORD.findall(s)) >= 3]
 
 
 def _detokenise(tokens: list[str]) -> str:

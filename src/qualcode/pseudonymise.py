@@ -283,11 +283,65 @@ def _stems(form: str) -> set[str]:
 _MORPHOLOGY: _Morphology | None = None
 
 
+NameWords = dict[str, _Word]
+
+
 def _morphology() -> _Morphology:
     global _MORPHOLOGY
     if _MORPHOLOGY is None:
         _MORPHOLOGY = _Morphology()
     return _MORPHOLOGY
+
+
+class _SharedVoikko:
+    """libvoikko's ``analyze`` answered once per word for several readers of the same forms."""
+
+    def __init__(self, voikko: Any) -> None:
+        self.voikko = voikko
+        self.memo: dict[str, Any] = {}
+
+    def analyze(self, word: str) -> Any:
+        found = self.memo.get(word)
+        if found is None:
+            found = self.memo[word] = self.voikko.analyze(word)
+        return found
+
+
+def name_words(forms: Sequence[str], analyse: Callable[[], object], owner: Any) -> NameWords:
+    """Run ``analyse()`` (the tag's analysis of ``forms``) and give name detection's view of
+    the same forms, asking Voikko once per word for both.
+
+    ``owner`` holds the tag analyzer's libvoikko as ``_voikko`` (``voikko.v1``); any other
+    analyzer simply does not share. The words are what ``_Matcher._may_start`` looks up for
+    each token (the form and the part before a hyphen); ``prime_name_words`` hands them to
+    the replacement side, so a review CSV does not analyse every form a second time.
+    """
+    morph = _morphology()
+    own = morph._voikko
+    shared = _SharedVoikko(own)
+    borrowed = getattr(owner, "_voikko", None)
+    morph._voikko = shared
+    if borrowed is not None:
+        owner._voikko = shared
+    try:
+        analyse()
+        out: NameWords = {}
+        for form in forms:
+            for part in (form, form.partition("-")[0]):
+                if part and part not in out:
+                    out[part] = morph._analyse(part)
+        return out
+    finally:
+        morph._voikko = own
+        if borrowed is not None:
+            owner._voikko = borrowed
+
+
+def prime_name_words(words: NameWords) -> None:
+    """Keep ``name_words``' results in this process's morphology cache (first one wins)."""
+    cache = _morphology()._cache
+    for form, word in words.items():
+        cache.setdefault(form, word)
 
 
 # --- Text helpers -----------------------------------------------------------------------------

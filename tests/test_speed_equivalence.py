@@ -1,0 +1,187 @@
+"""The cold tag's fast paths give exactly what the straightforward ones give.
+
+The analysis workers also work out each new form's index keys and, when the review CSV will be
+pseudonymised, name detection's view of the form (asking Voikko once for both). These tests
+compare the stored analyses, the form-key index and the pseudonymised review CSV with the
+straightforward path: keys worked out in the parent, and a pseudonymiser that analyses every
+form itself.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import qualcode.pseudonymise as pseudonymise
+import qualcode.workflow.tagging as tagging
+from conftest import REPO, SAMPLE
+from qualcode.analysis import get_analyzer
+from qualcode.cli import cli
+from qualcode.project import init_project, open_project
+from qualcode.workflow import tag
+
+CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
+FORMS = [
+    "Kosken",
+    "Leenan",
+    "Mäki-Petäjä",
+    "Hypatia-niminen",
+    "Kehitys",
+    "Oy:n",
+    "AMK:ssa",
+    "TKI-hankkeessa",
+    "kaupunginjohtaja",
+    "Ilveskelo",
+    "lopulta",
+    "yhteistyö",
+    "-",
+    "Salossa",
+]
+
+
+def run(project: Path, *args: object) -> str:
+    result = CliRunner().invoke(cli, ["--project", str(project), *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus imported, with detected names in the registry (not tagged)."""
+    root = tmp_path_factory.mktemp("speed") / "proj"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE)
+    run(root, "names", "detect")
+    return root
+
+
+@pytest.fixture
+def fresh_morphology() -> Iterator[None]:
+    """Each tag starts with an empty name-detection cache, as a new process does."""
+    saved = pseudonymise._MORPHOLOGY
+    pseudonymise._MORPHOLOGY = None
+    yield
+    pseudonymise._MORPHOLOGY = saved
+
+
+def tag_copy(imported: Path, folder: Path) -> tuple[bytes, list[tuple[object, ...]]]:
+    """Cold-tag a copy of the project: (review CSV bytes, analyses + form-key rows)."""
+    root = folder / "proj"
+    shutil.copytree(imported, root)
+    out = folder / "review.csv"
+    project = open_project(root)
+    try:
+        tag(project, out=out, use_model=False)
+    finally:
+        project.close()
+    conn = sqlite3.connect(root / "qualcode.db")
+    try:
+        rows = [
+            ("a", *r)
+            for r in conn.execute("SELECT analyzer, form, data FROM analyses ORDER BY 1, 2")
+        ]
+        rows += [
+            ("k", *r)
+            for r in conn.execute(
+                "SELECT f.form, k.key, k.exact FROM form_keys k JOIN forms f ON f.id = k.form_id "
+                "ORDER BY 1, 2, 3"
+            )
+        ]
+    finally:
+        conn.close()
+    return out.read_bytes(), rows
+
+
+@pytest.mark.parametrize("workers", ["in-process", "pool"])
+def test_cold_tag_equals_the_straightforward_path(
+    imported: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_morphology: None,
+    workers: str,
+) -> None:
+    if workers == "pool":
+        monkeypatch.setattr(tagging, "_PARALLEL_MIN_FORMS", 1)  # the sample has ~3,000 forms
+    fast_csv, fast_rows = tag_copy(imported, tmp_path / "fast")
+    assert len(pseudonymise._morphology()._cache) > 1000  # the workers' words were kept
+
+    # The reference: no name words from the analysis, and keys worked out in the parent.
+    pseudonymise._MORPHOLOGY = None
+    monkeypatch.setattr(tagging, "_PARALLEL_MIN_FORMS", 10**9)
+    monkeypatch.setattr(tagging, "_will_pseudonymise", lambda *_: False)
+
+    monkeypatch.setattr(tagging, "index_forms", _index_forms_in_parent)
+    ref_csv, ref_rows = tag_copy(imported, tmp_path / "reference")
+
+    assert fast_rows == ref_rows
+    assert fast_csv == ref_csv
+    # The CSV really was pseudonymised: the registry's pseudonyms are in it.
+    project = open_project(imported)
+    try:
+        from qualcode.workflow.names import registry
+
+        pseudonyms = {e.pseudonym for e in registry(project) if e.action == "pseudonymise"}
+    finally:
+        project.close()
+    text = fast_csv.decode("utf-8-sig")
+    assert sum(p in text for p in pseudonyms) >= 3
+
+
+def _index_forms_in_parent(
+    project: object,
+    analyzer: object,
+    forms: list[tuple[int, str]],
+    progress: object = None,
+    *,
+    names: bool = False,
+) -> int:
+    """index_forms as it was: analyse in the parent, keys from the stored JSON."""
+    import json
+
+    from qualcode.analysis import Analysis
+    from qualcode.match import form_keys
+
+    store = project.store  # type: ignore[attr-defined]
+    key = tagging.analyser_key(analyzer)  # type: ignore[arg-type]
+    texts = [f for _, f in forms]
+    cached = store.analysis.cached_analyses(key, texts)
+    missing = [f for f in texts if f not in cached]
+    results = analyzer.analyze(missing)  # type: ignore[attr-defined]
+    fresh = {
+        f: json.dumps([a.as_json() for a in r], ensure_ascii=False)
+        for f, r in zip(missing, results, strict=True)
+    }
+    store.analysis.store_analyses(key, fresh.items())
+    rows = []
+    for form_id, form in forms:
+        keys = form_keys(Analysis.from_json(a) for a in json.loads(cached.get(form) or fresh[form]))
+        rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
+    store.analysis.store_form_keys(tagging.index_key(analyzer), rows)  # type: ignore[arg-type]
+    return len(missing)
+
+
+def test_name_words_equal_name_detections_own_analysis(fresh_morphology: None) -> None:
+    analyzer = get_analyzer("voikko.v1")
+    own_voikko = analyzer._voikko  # type: ignore[attr-defined]
+    readings: list[object] = []
+    words = pseudonymise.name_words(
+        FORMS, lambda: readings.extend(analyzer.analyze(FORMS)), analyzer
+    )
+    # The analyzer's answers do not change for sharing Voikko, and it gets its own back.
+    assert readings == analyzer.analyze(FORMS)
+    assert analyzer._voikko is own_voikko  # type: ignore[attr-defined]
+    reference = pseudonymise._Morphology()
+    parts = {p for f in FORMS for p in (f, f.partition("-")[0]) if p}
+    assert set(words) == parts
+    assert all(words[p] == reference._analyse(p) for p in parts)
+    assert words["Leenan"].first == frozenset({"Leena"})
+    # Primed words are what the pseudonymiser then uses, unless it knew the form already.
+    known = pseudonymise._morphology().word("Kosken")
+    pseudonymise.prime_name_words({**words, "Kosken": words["Salossa"]})
+    assert pseudonymise._morphology().word("Kosken") is known
+    assert pseudonymise._morphology().word("Leenan") is words["Leenan"]
