@@ -1,7 +1,7 @@
 """The cold tag's fast paths give exactly what the straightforward ones give.
 
 The analysis workers also work out each new form's index keys and, when the review CSV will be
-pseudonymised, name detection's view of the form (asking Voikko once for both). These tests
+pseudonymised, whether a registry name may start from the form (asking Voikko once for both). These tests
 compare the stored analyses, the form-key index and the pseudonymised review CSV with the
 straightforward path: keys worked out in the parent, and a pseudonymiser that analyses every
 form itself.
@@ -65,8 +65,10 @@ def fresh_morphology() -> Iterator[None]:
     """Each tag starts with an empty name-detection cache, as a new process does."""
     saved = pseudonymise._MORPHOLOGY
     pseudonymise._MORPHOLOGY = None
+    pseudonymise._PRIMED.clear()
     yield
     pseudonymise._MORPHOLOGY = saved
+    pseudonymise._PRIMED.clear()
 
 
 def tag_copy(imported: Path, folder: Path) -> tuple[bytes, list[tuple[object, ...]]]:
@@ -108,12 +110,13 @@ def test_cold_tag_equals_the_straightforward_path(
     if workers == "pool":
         monkeypatch.setattr(tagging, "_PARALLEL_MIN_FORMS", 1)  # the sample has ~3,000 forms
     fast_csv, fast_rows = tag_copy(imported, tmp_path / "fast")
-    assert len(pseudonymise._morphology()._cache) > 1000  # the workers' words were kept
+    assert len(next(iter(pseudonymise._PRIMED.values()))[0]) > 1000  # the tag's forms
 
-    # The reference: no name words from the analysis, and keys worked out in the parent.
+    # The reference: no start forms from the analysis, and keys worked out in the parent.
     pseudonymise._MORPHOLOGY = None
+    pseudonymise._PRIMED.clear()
     monkeypatch.setattr(tagging, "_PARALLEL_MIN_FORMS", 10**9)
-    monkeypatch.setattr(tagging, "_will_pseudonymise", lambda *_: False)
+    monkeypatch.setattr(tagging, "_will_pseudonymise", lambda *_: None)
 
     monkeypatch.setattr(tagging, "index_forms", _index_forms_in_parent)
     ref_csv, ref_rows = tag_copy(imported, tmp_path / "reference")
@@ -165,23 +168,35 @@ def _index_forms_in_parent(
     return len(missing)
 
 
-def test_name_words_equal_name_detections_own_analysis(fresh_morphology: None) -> None:
+def test_start_forms_equal_the_matchers_own_test(fresh_morphology: None) -> None:
+    entries = [
+        pseudonymise.RegistryEntry("Leena Koski", "person", "pseudonymise", "Henkilö A", ()),
+        pseudonymise.RegistryEntry("Kehitys Oy", "org", "pseudonymise", "Yritys A", ()),
+        pseudonymise.RegistryEntry("Hypatia", "person", "pseudonymise", "Henkilö B", ()),
+        pseudonymise.RegistryEntry("Salo", "place", "ignore", "", ()),
+    ]
+    keys = pseudonymise.start_keys(entries)
     analyzer = get_analyzer("voikko.v1")
     own_voikko = analyzer._voikko  # type: ignore[attr-defined]
     readings: list[object] = []
-    words = pseudonymise.name_words(
-        FORMS, lambda: readings.extend(analyzer.analyze(FORMS)), analyzer
+    starts = pseudonymise.may_start_forms(
+        FORMS, keys, lambda: readings.extend(analyzer.analyze(FORMS)), analyzer
     )
     # The analyzer's answers do not change for sharing Voikko, and it gets its own back.
     assert readings == analyzer.analyze(FORMS)
     assert analyzer._voikko is own_voikko  # type: ignore[attr-defined]
-    reference = pseudonymise._Morphology()
-    parts = {p for f in FORMS for p in (f, f.partition("-")[0]) if p}
-    assert set(words) == parts
-    assert all(words[p] == reference._analyse(p) for p in parts)
-    assert words["Leenan"].first == frozenset({"Leena"})
-    # Primed words are what the pseudonymiser then uses, unless it knew the form already.
-    known = pseudonymise._morphology().word("Kosken")
-    pseudonymise.prime_name_words({**words, "Kosken": words["Salossa"]})
-    assert pseudonymise._morphology().word("Kosken") is known
-    assert pseudonymise._morphology().word("Leenan") is words["Leenan"]
+    # The reference: a matcher on a fresh morphology that analyses every form itself.
+    reference = pseudonymise._Matcher(entries, pseudonymise._Morphology())
+    assert starts == [f for f in FORMS if reference._may_start(f)]
+    assert set(starts) >= {"Kosken", "Leenan", "Kehitys", "Hypatia-niminen", "Salossa"}
+    assert "yhteistyö" not in starts and "lopulta" not in starts
+    # A primed matcher answers from the tag's work, and only for its own keys.
+    pseudonymise.prime_start_forms(keys, FORMS, starts)
+    primed = pseudonymise._Matcher(entries, pseudonymise._morphology())
+    assert primed._starts == {f: f in starts for f in FORMS}
+    other = pseudonymise._Matcher(entries[:1], pseudonymise._morphology())
+    assert other._starts == {}
+    # word_keys are the keys of the whole word, cached or not.
+    morph = pseudonymise._Morphology()
+    assert [morph.word_keys(f) for f in FORMS] == [morph.word(f).keys for f in FORMS]
+    assert [morph.word_keys(f) for f in FORMS] == [morph.word(f).keys for f in FORMS]

@@ -29,7 +29,6 @@ from qualcode.project import Project
 from qualcode.textutil import sha256_hex, suggestion_id
 
 if TYPE_CHECKING:  # the review CSV's modules load only when a CSV is written
-    from qualcode.pseudonymise import NameWords
     from qualcode.review import ReviewRow
     from qualcode.store.rows import ScopeSegment
     from qualcode.store.tag_run import TagRun
@@ -115,13 +114,13 @@ def analyse_forms(
 
 _PARALLEL_MIN_FORMS = 20_000
 _WORKER_ANALYZER: Analyzer | None = None
-_WORKER_NAMES = False
-# One analysed form: its analyses as JSON, its form_keys rows (key, exact), and name
-# detection's view of it (``qualcode.pseudonymise.name_words``) when a CSV will need it.
-_Analysed = tuple[list[str], list[list[tuple[str, int]]], "NameWords | None"]
+_WORKER_NAMES: frozenset[str] | None = None
+# Analysed forms: their analyses as JSON, their form_keys rows (key, exact), and, when the
+# review CSV will be pseudonymised, those from which a registry name may start.
+_Analysed = tuple[list[str], list[list[tuple[str, int]]], list[str]]
 
 
-def _init_worker(name: str, names: bool) -> None:
+def _init_worker(name: str, names: frozenset[str] | None) -> None:
     global _WORKER_ANALYZER, _WORKER_NAMES
     _WORKER_ANALYZER = get_analyzer(name)
     _WORKER_NAMES = names
@@ -132,16 +131,20 @@ def _analyse_chunk(forms: list[str]) -> _Analysed:
     return _analysed(_WORKER_ANALYZER, forms, names=_WORKER_NAMES)
 
 
-def _analysed(analyzer: Analyzer, forms: list[str], *, names: bool) -> _Analysed:
+def _analysed(analyzer: Analyzer, forms: list[str], *, names: frozenset[str] | None) -> _Analysed:
     """Analyse ``forms`` and work out their index keys where the analysis is (in a worker,
-    on both cores), so the parent only stores them."""
-    readings: list[tuple[Analysis, ...]] = []
-    words = None
-    if names:
-        from qualcode.pseudonymise import name_words
+    on both cores), so the parent only stores them.
 
-        # The review CSV's pseudonymiser would ask Voikko about every form again.
-        words = name_words(forms, lambda: readings.extend(analyzer.analyze(forms)), analyzer)
+    names: the registry's start keys (``qualcode.pseudonymise.start_keys``); the review CSV's
+        pseudonymiser would otherwise ask Voikko about every form again."""
+    readings: list[tuple[Analysis, ...]] = []
+    starts: list[str] = []
+    if names is not None:
+        from qualcode.pseudonymise import may_start_forms
+
+        starts = may_start_forms(
+            forms, names, lambda: readings.extend(analyzer.analyze(forms)), analyzer
+        )
     else:
         readings = analyzer.analyze(forms)
     data = [json.dumps([a.as_json() for a in r], ensure_ascii=False) for r in readings]
@@ -149,11 +152,15 @@ def _analysed(analyzer: Analyzer, forms: list[str], *, names: bool) -> _Analysed
     for r in readings:
         k = form_keys(r)
         keys.append([(part, 1 if part in k.lemmas else 0) for part in k.parts])
-    return data, keys, words
+    return data, keys, starts
 
 
 def _analyse_json(
-    analyzer: Analyzer, forms: list[str], progress: Progress | None, *, names: bool = False
+    analyzer: Analyzer,
+    forms: list[str],
+    progress: Progress | None,
+    *,
+    names: frozenset[str] | None = None,
 ) -> _Analysed:
     """Analyses, index keys (and name words) of ``forms``; both cores work when there are
     many new forms."""
@@ -163,13 +170,12 @@ def _analyse_json(
     workers = min(os.cpu_count() or 1, 4)
     data: list[str] = []
     keys: list[list[tuple[str, int]]] = []
-    words: NameWords = {}
+    starts: list[str] = []
 
     def add(i: int, result: _Analysed) -> None:
         data.extend(result[0])
         keys.extend(result[1])
-        if result[2]:
-            words.update(result[2])
+        starts.extend(result[2])
         if progress:
             progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
 
@@ -185,7 +191,7 @@ def _analyse_json(
     else:
         for i, chunk in enumerate(chunks):
             add(i, _analysed(analyzer, chunk, names=names))
-    return data, keys, words if names else None
+    return data, keys, starts
 
 
 def index_forms(
@@ -194,12 +200,13 @@ def index_forms(
     forms: list[tuple[int, str]],
     progress: Progress | None = None,
     *,
-    names: bool = False,
+    names: frozenset[str] | None = None,
 ) -> int:
     """Analyse forms (by id) once: keep the readings and index their lemmas and parts.
 
-    names: also work out name detection's view of the new forms and keep it for this
-        process's pseudonymiser (the review CSV), sharing Voikko's answers with the analysis.
+    names: the start keys of the registry (``qualcode.pseudonymise.start_keys``): also work
+        out which new forms a name may start from, for this process's pseudonymiser (the
+        review CSV), sharing Voikko's answers with the analysis.
 
     Returns the number of forms that were not in the analysis cache."""
     store = project.store
@@ -207,11 +214,11 @@ def index_forms(
     texts = [f for _, f in forms]
     cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
-    data, fresh_keys, words = _analyse_json(analyzer, missing, progress, names=names)
-    if words:
-        from qualcode.pseudonymise import prime_name_words
+    data, fresh_keys, starts = _analyse_json(analyzer, missing, progress, names=names)
+    if names is not None:
+        from qualcode.pseudonymise import prime_start_forms
 
-        prime_name_words(words)
+        prime_start_forms(names, missing, starts)
     store.analysis.store_analyses(key, zip(missing, data, strict=True))
     fresh = dict(zip(missing, fresh_keys, strict=True))
     rows: list[tuple[str, int, int]] = []
@@ -499,7 +506,7 @@ def _index_new_forms(
     arrays: TokenArrays,
     progress: Progress | None,
     *,
-    names: bool = False,
+    names: frozenset[str] | None = None,
 ) -> int:
     """Analyse and index the forms of ``arrays`` not indexed yet; returns how many were
     analysed (new to the analysis cache)."""
@@ -516,13 +523,18 @@ def _index_new_forms(
     return index_forms(project, analyzer, sorted(strings.items()), progress, names=names)
 
 
-def _will_pseudonymise(project: Project, out: Path | None, pseudonymise: bool) -> bool:
-    """Whether this tag writes a review CSV with names to replace."""
+def _will_pseudonymise(
+    project: Project, out: Path | None, pseudonymise: bool
+) -> frozenset[str] | None:
+    """The start keys of the registry that this tag's review CSV is pseudonymised with."""
     if out is None or not pseudonymise:
-        return False
+        return None
+    from qualcode.pseudonymise import start_keys
     from qualcode.workflow.names import registry
 
-    return any(e.action in ("pseudonymise", "ignore") for e in registry(project))
+    # The entries text_mapper pseudonymises with.
+    entries = [e for e in registry(project) if e.action in ("pseudonymise", "ignore")]
+    return start_keys(entries) if entries else None
 
 
 def _words(compiled: CompiledCodebook) -> set[str]:
