@@ -13,10 +13,14 @@ import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from sklearn.svm import LinearSVC
 
+import qualcode.classify as classify
 import qualcode.pseudonymise as pseudonymise
 import qualcode.workflow.tagging as tagging
 from conftest import REPO, SAMPLE
@@ -24,6 +28,7 @@ from qualcode.analysis import get_analyzer
 from qualcode.cli import cli
 from qualcode.project import init_project, open_project
 from qualcode.workflow import tag
+from qualcode.workflow.training import TrainReport, train
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 FORMS = [
@@ -200,3 +205,102 @@ def test_start_forms_equal_the_matchers_own_test(fresh_morphology: None) -> None
     morph = pseudonymise._Morphology()
     assert [morph.word_keys(f) for f in FORMS] == [morph.word(f).keys for f in FORMS]
     assert [morph.word_keys(f) for f in FORMS] == [morph.word(f).keys for f in FORMS]
+
+
+# --- Training ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reviewed(imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus tagged and reviewed with the sample decisions."""
+    root = tmp_path_factory.mktemp("speed-train") / "proj"
+    shutil.copytree(imported, root)
+    run(root, "tag")
+    run(root, "review", SAMPLE / "review-decisions.csv")
+    return root
+
+
+def train_copy(reviewed: Path, folder: Path) -> tuple[TrainReport, bytes]:
+    root = folder / "proj"
+    shutil.copytree(reviewed, root)
+    project = open_project(root)
+    try:
+        report = train(project, folds=3, min_examples=3)
+        stored = project.store.models.model_data()
+        assert stored is not None
+        return report, stored.data
+    finally:
+        project.close()
+
+
+def test_training_equals_the_straightforward_path_and_is_deterministic(
+    reviewed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    classify._Resources.vectors.clear()
+    fast, fast_model = train_copy(reviewed, tmp_path / "fast")
+    again, again_model = train_copy(reviewed, tmp_path / "again")
+    assert again_model == fast_model  # deterministic, byte for byte
+    assert again == fast
+
+    # The reference: one vector lookup per word, every per-code fit in this process, and the
+    # float32 matrix handed to each fit (which converts it itself), as before.
+    classify._Resources.vectors.clear()
+    monkeypatch.setattr(classify._Resources, "prefetch", classmethod(lambda cls, words: None))
+    monkeypatch.setattr(classify, "_workers", lambda tasks, rows: 1)
+
+    class Float32SVC(LinearSVC):  # type: ignore[misc]
+        def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+            return super().fit(X.astype(np.float32), y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(classify, "LinearSVC", Float32SVC)
+    reference, reference_model = train_copy(reviewed, tmp_path / "reference")
+    assert fast.scores == reference.scores
+    assert (fast.micro_f1, fast.macro_f1) == (reference.micro_f1, reference.macro_f1)
+    assert fast_model == reference_model
+    assert len(fast.scores) >= 3 and fast.micro_f1 > 0
+
+
+def test_parallel_fits_equal_sequential_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [
+        f"{w} {v} numero {i}"
+        for i, (w, v) in enumerate(
+            [
+                ("yhteistyö", "kaupungin kanssa"),
+                ("rahoitus", "hankkeelle"),
+                ("asuminen", "on kallista"),
+            ]
+            * 40
+        )
+    ]
+    y = np.array([[i % 3 == k for k in range(4)] for i in range(len(texts))], dtype=np.int8)
+    y[:, 3] = np.arange(len(texts)) % 2
+    sequential = classify.SegmentClassifier(vector_weight=0.0).fit(texts, y).to_bytes()
+    monkeypatch.setattr(classify, "_workers", lambda tasks, rows: 2)
+    parallel = classify.SegmentClassifier(vector_weight=0.0).fit(texts, y).to_bytes()
+    assert parallel == sequential
+
+
+def test_batched_vectors_equal_single_lookups() -> None:
+    words = sorted(
+        {
+            *(f.lower() for f in FORMS),
+            "kaupunginjohtaja",
+            "yhteistyössämme",
+            "äänestää",
+            "öljy",
+            "åbo",
+            "tki-hanke",
+            "2026",
+            "x",
+        }
+    )
+    classify._Resources.vectors.clear()
+    single = [classify._Resources.vector(w).copy() for w in words]
+    classify._Resources.vectors.clear()
+    classify._Resources.prefetch(words)
+    assert set(words) <= set(classify._Resources.vectors)
+    assert all(
+        np.array_equal(classify._Resources.vectors[w], v)
+        for w, v in zip(words, single, strict=True)
+    )
+    assert all(v.dtype == np.float32 and v.shape == (300,) for v in single)
