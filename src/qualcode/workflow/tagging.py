@@ -162,7 +162,7 @@ def _analyse_json(
     *,
     names: frozenset[str] | None = None,
 ) -> _Analysed:
-    """Analyses, index keys (and name words) of ``forms``; both cores work when there are
+    """Analyses, index keys (and start forms) of ``forms``; both cores work when there are
     many new forms."""
     import os
 
