@@ -2,18 +2,25 @@
 
 Builds interview-like corpora (speaker turns, ten invented cities, metadata, some workshop
 memos) of the requested sizes from real Finnish sentences: UD Finnish-TDT (dev + test) and
-Turku ONE (test), shuffled with a fixed seed. For each size it runs the real command line in
-a fresh project and measures, per command, words per second and the peak RSS of the process:
+Turku ONE (test + train), about 404,000 words, shuffled with a fixed seed. Up to that size no
+sentence repeats, so the vocabulary grows as new speech makes it; above it the sentences recur
+in a new order, and the output says how many words are recycled, how many distinct forms the
+corpus has and how many of them first appear in its last tenth. For each size it runs the real
+command line in a fresh project and measures, per command, words per second and the peak RSS
+of the process:
 
-    import, tag cold (empty analysis cache), tag warm (re-run after a codebook edit; the
-    median of three runs from the same state), train, matrix, report --all
+    import, tag cold (empty analysis cache), the same cold tag without pseudonymising the
+    review CSV (the difference is pseudonymisation's share of the tag), tag warm (re-run
+    after a codebook edit; the median of three runs from the same state), train, matrix,
+    report --all
 
 qualcode's modules are compiled to bytecode first, as installing it does.
 
 In the same run it measures the baseline a Python-savvy researcher would write: the spaCy
 Finnish pipeline (nlp.pipe, all components) with a spaCy Matcher on LEMMA for the same
 codebook keywords, over the same segments (capped at --baseline-words, since its rate does
-not depend on corpus size), and prints qualcode's cold-tag speed-up against it.
+not depend on corpus size), and prints qualcode's cold-tag speed-up against it, and
+separately for the largest size made of non-recycled text.
 
     python bench/run.py --sizes 100k,1m [--json]
 """
@@ -68,17 +75,22 @@ def sentences() -> list[str]:
         for line in (DATA / "ud-finnish-tdt" / name).read_text(encoding="utf-8").splitlines():
             if line.startswith("# text = "):
                 out.append(line[9:].strip())
-    tokens: list[str] = []
-    for line in (DATA / "turku-one" / "test.tsv").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            if tokens:
-                out.append(_detokenise(tokens))
-            tokens = []
-        else:
-            tokens.append(line.split("\t")[0])
-    if tokens:
-        out.append(_detokenise(tokens))
-    return [s for s in out if len(WORD.findall(s)) >= 3]
+    # Turku ONE train (about 300k words) makes the pool big enough for 300k+ words of
+    # corpus in which no sentence repeats, so a cold tag meets new forms as real speech does.
+    for name in ("test.tsv", "train.tsv"):
+        tokens: list[str] = []
+        for line in (DATA / "turku-one" / name).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                if tokens:
+                    out.append(_detokenise(tokens))
+                tokens = []
+            else:
+                tokens.append(line.split("\t")[0])
+        if tokens:
+            out.append(_detokenise(tokens))
+    # The same sentence in two files (the splits overlap little, but some lines are
+    # boilerplate) would be recycled text; keep its first occurrence only.
+    return [s for s in dict.fromkeys(out) if len(WORD.findall(s)) >= 3]
 
 
 def _detokenise(tokens: list[str]) -> str:
@@ -86,8 +98,13 @@ def _detokenise(tokens: list[str]) -> str:
     return re.sub(r" ([.,:;!?)\]”])", r"\1", re.sub(r"([(\[“]) ", r"\1", text))
 
 
-def build_corpus(folder: Path, words: int, pool: list[str], seed: int = 0) -> int:
-    """Interviews of ~2,000 words (H:/V: turns) and workshop memos, with metadata.csv."""
+def build_corpus(folder: Path, words: int, pool: list[str], seed: int = 0) -> dict[str, int]:
+    """Interviews of ~2,000 words (H:/V: turns) and workshop memos, with metadata.csv.
+
+    Returns the words built, how many of them come from sentences used before (the pool ran
+    out and was shuffled again), the distinct word forms, and how many forms are first met
+    in the last tenth of the corpus (new speech keeps bringing new forms; recycled does not).
+    """
     rng = random.Random(seed)
     order = list(range(len(pool)))
     folder.mkdir(parents=True)
@@ -95,14 +112,27 @@ def build_corpus(folder: Path, words: int, pool: list[str], seed: int = 0) -> in
     total = 0
     doc = 0
     cursor = len(order)
+    passes = 0
+    recycled = 0
+    seen: set[str] = set()
+    late_new = 0
 
     def next_sentence() -> str:
-        nonlocal cursor
+        nonlocal cursor, passes, recycled, late_new
         if cursor >= len(order):
             rng.shuffle(order)
             cursor = 0
+            passes += 1
         cursor += 1
-        return pool[order[cursor - 1]]
+        sentence = pool[order[cursor - 1]]
+        forms = WORD.findall(sentence)
+        if passes > 1:
+            recycled += len(forms)
+        for form in forms:
+            if form not in seen:
+                seen.add(form)
+                late_new += total >= words * 0.9
+        return sentence
 
     while total < words:
         city = CITIES[doc % len(CITIES)]
@@ -142,7 +172,12 @@ def build_corpus(folder: Path, words: int, pool: list[str], seed: int = 0) -> in
             ["file", "city", "participant", "role", "organisation_type", "kind", "date"]
         )
         writer.writerows(rows)
-    return total
+    return {
+        "words": total,
+        "recycled_words": recycled,
+        "distinct_forms": len(seen),
+        "forms_new_in_last_tenth": late_new,
+    }
 
 
 def run_command(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -299,6 +334,7 @@ def main() -> None:
             corpus = folder / "corpus"
             built = build_corpus(corpus, size, pool)
             project = folder / "project"
+            imported = folder / "project-imported"
             run_command(["init", str(project), "--codebook", str(CODEBOOK)], env)
             env["QUALCODE_PROJECT"] = str(project)
             entry: dict[str, object] = {"size": size_text}
@@ -311,14 +347,33 @@ def main() -> None:
                 import_wps=round(words / t),
                 import_rss_mb=round(rss),
             )
+            shutil.copytree(project, imported)
             review = folder / "review.csv"
             t, rss, out = run_command(["tag", "--no-model", "--out", str(review)], env)
             tagged = int(re.search(r"\((\d+) words\)", out).group(1))  # type: ignore[union-attr]
+            new_forms = int(re.search(r"(\d+) new word forms", out).group(1))  # type: ignore[union-attr]
             entry.update(
                 tag_words=tagged,
                 tag_cold_seconds=round(t, 2),
                 tag_cold_wps=round(tagged / t),
                 tag_cold_rss_mb=round(rss),
+                tag_new_forms=new_forms,
+            )
+            # The same cold tag without pseudonymising the review CSV, from the same state:
+            # the difference is what pseudonymisation costs the tag (target: at most 10 %).
+            tagged_project = folder / "project-tagged-cold"
+            project.rename(tagged_project)
+            shutil.copytree(imported, project)
+            plain, _, _ = run_command(
+                ["tag", "--no-model", "--no-pseudonymise", "--out", str(folder / "plain.csv")],
+                env,
+            )
+            shutil.rmtree(project)
+            tagged_project.rename(project)
+            shutil.rmtree(imported)
+            entry.update(
+                tag_cold_plain_seconds=round(plain, 2),
+                pseudonymise_share=round(max(0.0, t - plain) / t, 3),
             )
             # Warm tag three times from the same state (the project is restored between
             # runs); the median is reported, since one short run is at the mercy of whatever
@@ -374,7 +429,13 @@ def main() -> None:
                 for k, v in entry.items()  # type: ignore[call-overload]
                 if k.endswith("_rss_mb")
             )
-            entry["corpus_words_built"] = built
+            entry["corpus_words_built"] = built["words"]
+            entry.update(
+                corpus_recycled_words=built["recycled_words"],
+                corpus_distinct_forms=built["distinct_forms"],
+                corpus_forms_new_in_last_tenth=built["forms_new_in_last_tenth"],
+                recycled="yes" if built["recycled_words"] else "no",
+            )
             results.append(entry)
             env.pop("QUALCODE_PROJECT", None)
     finally:
@@ -388,18 +449,34 @@ def main() -> None:
         "bytecode": "compiled before the runs",
         "tag_warm": f"median of {WARM_RUNS} runs",
     }
+    pool_words = sum(len(WORD.findall(x)) for x in pool)
+    fresh = [r for r in results if r["recycled"] == "no"]
+    summary: dict[str, object] = {"pool_sentences": len(pool), "pool_words": pool_words}
+    if fresh:
+        largest = max(fresh, key=lambda r: int(r["words"]))  # type: ignore[call-overload]
+        summary.update(
+            largest_nonrecycled_size=largest["size"],
+            nonrecycled_tag_cold_wps=largest["tag_cold_wps"],
+            nonrecycled_speedup_vs_baseline=largest["speedup_vs_baseline"],
+        )
     if args.json:
-        print(json.dumps({"machine": machine, "sizes": results}, indent=2))
+        print(json.dumps({"machine": machine, "summary": summary, "sizes": results}, indent=2))
         return
     columns = [
         ("size", "size"),
         ("words", "words"),
+        ("recycled", "recycled"),
+        ("corpus_distinct_forms", "forms"),
+        ("tag_new_forms", "new forms"),
+        ("corpus_forms_new_in_last_tenth", "new in last 10%"),
         ("import_wps", "import w/s"),
         ("tag_cold_wps", "tag cold w/s"),
+        ("pseudonymise_share", "pseud. share"),
         ("tag_warm_wps", "tag warm w/s"),
         ("baseline_wps", "spaCy w/s"),
         ("speedup_vs_baseline", "speed-up"),
         ("train_seconds", "train s"),
+        ("train_rss_mb", "train MB"),
         ("matrix_seconds", "matrix s"),
         ("report_seconds", "report s"),
         ("export_wps", "export w/s"),
@@ -409,6 +486,24 @@ def main() -> None:
     print("  ".join(f"{title:>12}" for _, title in columns))
     for r in results:
         print("  ".join(f"{r[key]!s:>12}" for key, _ in columns))
+    print(
+        f"sentence pool: {len(pool):,} sentences, {pool_words:,} words; a corpus above that "
+        "size recycles sentences (its forms are all met before its last pass)"
+    )
+    if fresh:
+        print(
+            "cold tag on non-recycled text (largest such size, "
+            f"{summary['largest_nonrecycled_size']}): {summary['nonrecycled_tag_cold_wps']:,}"
+            " w/s = "
+            f"{summary['nonrecycled_speedup_vs_baseline']}x the spaCy baseline"
+        )
+    for r in results:
+        if r["recycled"] == "yes":
+            print(
+                f"{r['size']}: {r['corpus_recycled_words']:,} of {r['corpus_words_built']:,} "
+                f"words are recycled sentences; {r['corpus_distinct_forms']:,} distinct forms, "
+                f"{r['corpus_forms_new_in_last_tenth']:,} of them new in the last tenth"
+            )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +36,7 @@ VECTOR_MODEL = "spacy_fi_experimental_web_md"
 _VECTOR_DIM = 300
 _MAX_CHAR_FEATURES = 200_000
 _MAX_LEMMA_FEATURES = 100_000
+ORTH_ATTR = 65  # spacy.attrs.ORTH: the vectors are keyed by the word as written
 
 
 class ModelError(QualcodeError):
@@ -59,6 +60,27 @@ class _Resources:
             ):
                 cache[form] = form_keys(readings)
         return cache
+
+    @classmethod
+    def prefetch(cls, words: Iterable[str]) -> None:
+        """Look up the vectors of many words at once: one ``get_batch`` call, without the
+        lexeme that ``Vocab.get_vector`` makes for every word (a third of its time)."""
+        missing = sorted({w for w in words if w and w not in cls.vectors})
+        if not missing:
+            return
+        cls.vector(missing[0])  # loads the table (or raises) as a single lookup would
+        vectors = cls.vocab.vectors
+        if getattr(vectors, "attr", None) != ORTH_ATTR or not hasattr(vectors, "get_batch"):
+            return  # keyed by another attribute: single lookups give the right answer
+        batches = _floret_batches(vectors, missing) or (
+            (chunk, vectors.get_batch(chunk)) for chunk in _chunks(missing, _BATCH_WORDS)
+        )
+        for chunk, found in batches:
+            batch = np.asarray(found, dtype=np.float32)
+            if batch.shape != (len(chunk), _VECTOR_DIM):
+                return
+            for word, row in zip(chunk, batch, strict=True):
+                cls.vectors.setdefault(word, row)
 
     @classmethod
     def vector(cls, word: str) -> np.ndarray:
@@ -90,6 +112,55 @@ class _Resources:
                 v = np.zeros(_VECTOR_DIM, dtype=np.float32)
             cls.vectors[word] = v
         return v
+
+
+# A floret batch gathers every n-gram row of its words (about 40 rows of 1.2 kB a word):
+# a thousand words at a time keep that to some 50 MB.
+_BATCH_WORDS = 1000
+
+
+def _chunks(words: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(words), size):
+        yield words[i : i + size]
+
+
+def _floret_batches(vectors: Any, words: list[str]) -> Iterator[tuple[list[str], Any]] | None:
+    """``Vectors.get_batch`` for floret vectors, with each n-gram hashed once for all words.
+
+    The same n-gram rows and the same ``reduce_mean`` as spaCy's own ``get_batch`` (so the
+    same vectors, bit for bit); its n-gram hashing in Python is most of its time, and words
+    share most of their n-grams. None when the table is not floret or spaCy's helpers moved.
+    """
+    get_ngrams = getattr(vectors, "_get_ngrams", None)
+    get_hashes = getattr(vectors, "_get_ngram_hashes", None)
+    if getattr(vectors, "mode", None) != "floret" or get_ngrams is None or get_hashes is None:
+        return None
+    try:
+        from thinc.backends import get_array_ops
+    except ImportError:
+        return None
+    data = vectors.data
+    ops = get_array_ops(data)  # type: ignore[no-untyped-call]
+    n_rows = data.shape[0]
+    memo: dict[str, list[int]] = {}
+
+    def batches() -> Iterator[tuple[list[str], Any]]:
+        for chunk in _chunks(words, _BATCH_WORDS):
+            indices: list[int] = []
+            lengths: list[int] = []
+            for word in chunk:
+                start = len(indices)
+                for ngram in get_ngrams(word):
+                    rows = memo.get(ngram)
+                    if rows is None:
+                        rows = memo[ngram] = [h % n_rows for h in get_hashes(ngram)]
+                    indices.extend(rows)
+                lengths.append(len(indices) - start)
+            index = ops.asarray(indices, dtype="int32")
+            mean = ops.reduce_mean(data[index], ops.asarray(lengths, dtype="int32"))
+            yield chunk, ops.as_contig(mean)
+
+    return batches()
 
 
 def prime_analyses(analyzer: str, keys: Mapping[str, FormKeys]) -> None:
@@ -134,6 +205,10 @@ class _Featurizer:
     def _vectors(self, tokens: list[list[str]]) -> np.ndarray:
         keys = _Resources.form_keys(self.analyzer, [f for doc in tokens for f in doc])
         out = np.zeros((len(tokens), 2 * _VECTOR_DIM), dtype=np.float32)
+        _Resources.prefetch(
+            {f.lower() for doc in tokens for f in doc}
+            | {p for doc in tokens for f in set(doc) for p in keys[f].parts}
+        )
         for i, doc in enumerate(tokens):
             if not doc:
                 continue
@@ -216,7 +291,8 @@ def _workers(tasks: int, rows: int) -> int:
     """Processes for the per-code fits: only worth starting for larger training sets."""
     import os
 
-    if rows < 3000 or tasks < 4:
+    # Each fit seeds liblinear itself, so the processes give exactly the sequential result.
+    if rows < 1000 or tasks < 4:
         return 1
     return max(1, min(tasks, os.cpu_count() or 1, 4))
 
@@ -303,8 +379,10 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.multilabel_ = True
             self.classes_ = np.arange(target.shape[1])
             indicator = target.astype(np.int8)
-        features = features.tocsr()
-        features.sort_indices()  # once here, not inside every LinearSVC.fit below
+        # Once here, not inside every LinearSVC.fit below: liblinear wants sorted float64 rows,
+        # and each fit would otherwise copy the matrix to get them (the same coefficients).
+        features = features.tocsr().astype(np.float64)
+        features.sort_indices()
         n_features = features.shape[1]
         self.coef_ = np.zeros((len(self.classes_), n_features), dtype=np.float64)
         self.intercept_ = np.zeros(len(self.classes_), dtype=np.float64)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from qualcode.errors import QualcodeError
-from qualcode.match import Token, tokenize
+from qualcode.match import TOKEN_RE, Token, tokenize
 
 if TYPE_CHECKING:
     from qualcode.nametagger import NameTagger
@@ -180,8 +180,16 @@ class _Morphology:
             word = self._cache[form] = self._analyse(form)
         return word
 
+    def word_keys(self, form: str) -> frozenset[str]:
+        """``word(form).keys``, without building (or keeping) the rest of the word."""
+        word = self._cache.get(form)
+        if word is not None:
+            return word.keys
+        base = _base(form)
+        return _keys(form, base, self._voikko.analyze(base) if base else [])
+
     def _analyse(self, form: str) -> _Word:
-        base = form.split(":", 1)[0] if ":" in form else form  # "Oy:n", "AMK:n"
+        base = _base(form)
         raw = self._voikko.analyze(base) if base else []
         first: set[str] = set()
         last: set[str] = set()
@@ -210,10 +218,7 @@ class _Morphology:
                 function = True
             else:
                 common.add(lemma.lower())
-        keys = {form.casefold(), base.casefold()}
-        keys.update(x.casefold() for x in (*first, *last, *place, *other, *common))
-        if not raw:
-            keys.update(_stems(base))
+        keys = _keys(form, base, raw)
         if not raw and base.endswith("n") and len(base) > 3:
             genitive = True  # unknown names: "Kaarlelan", "Sjöblomin"
         inner = bool(cases) and all(c in _INNER_LOCATIVE for c in cases)
@@ -242,6 +247,29 @@ class _Morphology:
             c.endswith(_TITLE_STEMS) or (c.endswith(_AGENT_SUFFIXES) and len(c) > 5)
             for c in self.word(form).common
         )
+
+
+def _base(form: str) -> str:
+    return form.split(":", 1)[0] if ":" in form else form  # "Oy:n", "AMK:n"
+
+
+_NAME_CLASSES = frozenset({"etunimi", "sukunimi", "paikannimi", "nimi"})
+
+
+def _keys(form: str, base: str, raw: Sequence[dict[str, str]]) -> frozenset[str]:
+    """The case-folded names a form may stand for: itself, and the lemmas of its name and
+    common-word readings (not of its function-word ones); stems when Voikko does not know it."""
+    keys = {form.casefold(), base.casefold()}
+    for reading in raw:
+        lemma = reading.get("BASEFORM") or base
+        cls = reading.get("CLASS", "")
+        if cls in _NAME_CLASSES:
+            keys.add(lemma.casefold())
+        elif cls not in _FUNCTION_CLASSES:
+            keys.add(lemma.lower().casefold())
+    if not raw:
+        keys.update(_stems(base))
+    return frozenset(keys)
 
 
 # Case endings, possessive suffixes and clitics as they attach to names no dictionary knows.
@@ -291,6 +319,72 @@ def _morphology() -> _Morphology:
     if _MORPHOLOGY is None:
         _MORPHOLOGY = _Morphology()
     return _MORPHOLOGY
+
+
+class _SharedVoikko:
+    """libvoikko's ``analyze`` answered once per word for several readers of the same forms."""
+
+    def __init__(self, voikko: Any) -> None:
+        self.voikko = voikko
+        self.memo: dict[str, Any] = {}
+
+    def analyze(self, word: str) -> Any:
+        found = self.memo.get(word)
+        if found is None:
+            found = self.memo[word] = self.voikko.analyze(word)
+        return found
+
+
+def start_keys(entries: Sequence[RegistryEntry]) -> frozenset[str]:
+    """The keys a registry's matches can start from (what ``_Matcher._may_start`` tests)."""
+    index = _build_index(list(entries))
+    return frozenset(index.patterns) | frozenset(index.single)
+
+
+def may_start_forms(
+    forms: Sequence[str], keys: frozenset[str], analyse: Callable[[], object], owner: Any
+) -> list[str]:
+    """Run ``analyse()`` (the tag's analysis of ``forms``), and give those of ``forms`` from
+    which a registry entry with these ``keys`` may match, asking Voikko once per word for both.
+
+    ``owner`` holds the tag analyzer's libvoikko as ``_voikko`` (``voikko.v1``); any other
+    analyzer simply does not share. ``prime_start_forms`` hands the answer to the
+    pseudonymiser of the review CSV, so it does not analyse every form a second time.
+    """
+    morph = _morphology()
+    own = morph._voikko
+    shared = _SharedVoikko(own)
+    borrowed = getattr(owner, "_voikko", None)
+    morph._voikko = shared
+    if borrowed is not None:
+        owner._voikko = shared
+    try:
+        analyse()
+        return [f for f in forms if _may_start(morph, f, keys, morph.word_keys)]
+    finally:
+        morph._voikko = own
+        if borrowed is not None:
+            owner._voikko = borrowed
+
+
+_PRIMED: dict[frozenset[str], tuple[set[str], set[str]]] = {}
+
+
+def prime_start_forms(keys: frozenset[str], checked: Iterable[str], starts: Iterable[str]) -> None:
+    """Remember, for matchers with these ``keys``, which ``checked`` forms may start a match
+    (``starts``) and which may not (``may_start_forms`` worked them out with the tag)."""
+    known, yes = _PRIMED.setdefault(keys, (set(), set()))
+    known.update(checked)
+    yes.update(starts)
+
+
+def _may_start(
+    morph: _Morphology, form: str, keys: Collection[str], keys_of: Callable[[str], frozenset[str]]
+) -> bool:
+    if form.casefold() in keys or not keys_of(form).isdisjoint(keys):
+        return True
+    head = form.partition("-")[0]  # "Hypatia-niminen"
+    return head != form and (head.casefold() in keys or not keys_of(head).isdisjoint(keys))
 
 
 # --- Text helpers -----------------------------------------------------------------------------
@@ -469,6 +563,10 @@ def _build_index(entries: Sequence[RegistryEntry]) -> _Index:
     return index
 
 
+# The ordinary lower-case forms of a material, or a function that counts them when first asked.
+Words = Collection[str] | Callable[[], Collection[str]] | None
+
+
 class _Matcher:
     """Finds where registry entries occur in a text (token based, longest match first)."""
 
@@ -476,7 +574,7 @@ class _Matcher:
         self,
         entries: Sequence[RegistryEntry],
         morph: _Morphology,
-        words: Collection[str] | None = None,
+        words: Words = None,
     ) -> None:
         self.entries = list(entries)
         self.morph = morph
@@ -488,6 +586,13 @@ class _Matcher:
         self._pseudonym_re = re.compile(alternatives)
         self._keys = set(self.index.patterns) | set(self.index.single)
         self._starts: dict[str, bool] = {}
+        self._no_start: set[str] = set()
+        primed = _PRIMED.get(frozenset(self._keys))
+        if primed is not None:  # worked out with the tag's analysis (may_start_forms)
+            checked, yes = primed
+            self._starts.update(dict.fromkeys(checked, False))
+            self._starts.update(dict.fromkeys(yes, True))
+            self._no_start = checked - yes
         self._second: dict[str, dict[str, list[_Pattern]]] = {}
 
     def hits(
@@ -503,6 +608,11 @@ class _Matcher:
         sentence-initial forms that are also common words. ``lenient`` also returns those when
         nothing confirms them (for ``check_text``).
         """
+        # Most texts have no word from which any entry can match: find that out from the
+        # distinct forms (C-speed regex and set difference), before making tokens.
+        forms = set(TOKEN_RE.findall(text)) - self._no_start
+        if not any(self._may_start(f) for f in forms):
+            return
         tokens = self.tokens(text)
         masked = _masked(text)
         i = 0
@@ -527,14 +637,14 @@ class _Matcher:
         """
         found = self._starts.get(form)
         if found is None:
-            head = form.partition("-")[0]
-            found = any(
-                part.casefold() in self._keys
-                or not self.morph.word(part).keys.isdisjoint(self._keys)
-                for part in dict.fromkeys((form, head))
-            )
+            found = _may_start(self.morph, form, self._keys, self._word_keys)
             self._starts[form] = found
+            if not found:
+                self._no_start.add(form)
         return found
+
+    def _word_keys(self, form: str) -> frozenset[str]:
+        return self.morph.word(form).keys
 
     def tokens(self, text: str) -> list[Token]:
         """The tokens of ``text`` outside pseudonyms."""
@@ -647,9 +757,16 @@ class _Matcher:
             return hit
         if lenient or (persons_at is not None and token.start in persons_at):
             return hit
-        if self.words is not None and token.form.lower() not in self.words:
+        words = self._ordinary_words()
+        if words is not None and token.form.lower() not in words:
             return hit  # never an ordinary word in this material: "Ilveskelo, joka ..."
         return None
+
+    def _ordinary_words(self) -> Collection[str] | None:
+        # Counting a corpus's forms takes a while, and most texts never ask: count on demand.
+        if callable(self.words):
+            self.words = self.words()
+        return self.words
 
     def _owners(self, exact: str, word: _Word) -> set[int]:
         if exact in self.index.single:
@@ -1359,7 +1476,7 @@ class Pseudonymiser:
     words: the lower-case forms the material uses as ordinary words (``ordinary_forms``).
         When given, such a sentence-initial word is replaced unless the material also uses it
         as an ordinary word: "Ilveskelo" opening a sentence is the name when nobody ever
-        writes "ilveskelo".
+        writes "ilveskelo". A function giving them is called only if a text needs them.
     """
 
     def __init__(
@@ -1367,7 +1484,7 @@ class Pseudonymiser:
         entries: Sequence[RegistryEntry],
         *,
         ner: bool = False,
-        words: Collection[str] | None = None,
+        words: Words = None,
     ) -> None:
         for entry in entries:
             if not entry.name.strip():

@@ -278,8 +278,8 @@ def text_mapper(project: Project) -> TextMapper:
     entries = [e for e in registry(project) if e.action == "pseudonymise" or e.action == "ignore"]
     mapper: TextMapper = unchanged_mapper
     if entries:
-        words = ordinary_forms(_form_counts(project))
-        mapper = Pseudonymiser(entries, words=words).mapped
+        # Counted only if a text has a sentence-initial name that is also a common word.
+        mapper = Pseudonymiser(entries, words=lambda: ordinary_forms(_form_counts(project))).mapped
     project._text_mapper = mapper  # type: ignore[attr-defined]
     return mapper
 

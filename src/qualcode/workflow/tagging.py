@@ -114,46 +114,84 @@ def analyse_forms(
 
 _PARALLEL_MIN_FORMS = 20_000
 _WORKER_ANALYZER: Analyzer | None = None
+_WORKER_NAMES: frozenset[str] | None = None
+# Analysed forms: their analyses as JSON, their form_keys rows (key, exact), and, when the
+# review CSV will be pseudonymised, those from which a registry name may start.
+_Analysed = tuple[list[str], list[list[tuple[str, int]]], list[str]]
 
 
-def _init_worker(name: str) -> None:
-    global _WORKER_ANALYZER
+def _init_worker(name: str, names: frozenset[str] | None) -> None:
+    global _WORKER_ANALYZER, _WORKER_NAMES
     _WORKER_ANALYZER = get_analyzer(name)
+    _WORKER_NAMES = names
 
 
-def _analyse_chunk(forms: list[str]) -> list[str]:
+def _analyse_chunk(forms: list[str]) -> _Analysed:
     assert _WORKER_ANALYZER is not None
-    return [
-        json.dumps([a.as_json() for a in readings], ensure_ascii=False)
-        for readings in _WORKER_ANALYZER.analyze(forms)
-    ]
+    return _analysed(_WORKER_ANALYZER, forms, names=_WORKER_NAMES)
 
 
-def _analyse_json(analyzer: Analyzer, forms: list[str], progress: Progress | None) -> list[str]:
-    """JSON analyses of ``forms``; both cores work when there are many new forms."""
+def _analysed(analyzer: Analyzer, forms: list[str], *, names: frozenset[str] | None) -> _Analysed:
+    """Analyse ``forms`` and work out their index keys where the analysis is (in a worker,
+    on both cores), so the parent only stores them.
+
+    names: the registry's start keys (``qualcode.pseudonymise.start_keys``); the review CSV's
+        pseudonymiser would otherwise ask Voikko about every form again."""
+    readings: list[tuple[Analysis, ...]] = []
+    starts: list[str] = []
+    if names is not None:
+        from qualcode.pseudonymise import may_start_forms
+
+        starts = may_start_forms(
+            forms, names, lambda: readings.extend(analyzer.analyze(forms)), analyzer
+        )
+    else:
+        readings = analyzer.analyze(forms)
+    data = [json.dumps([a.as_json() for a in r], ensure_ascii=False) for r in readings]
+    keys = []
+    for r in readings:
+        k = form_keys(r)
+        keys.append([(part, 1 if part in k.lemmas else 0) for part in k.parts])
+    return data, keys, starts
+
+
+def _analyse_json(
+    analyzer: Analyzer,
+    forms: list[str],
+    progress: Progress | None,
+    *,
+    names: frozenset[str] | None = None,
+) -> _Analysed:
+    """Analyses, index keys (and start forms) of ``forms``; both cores work when there are
+    many new forms."""
     import os
 
     chunks = [forms[i : i + _ANALYSE_BATCH] for i in range(0, len(forms), _ANALYSE_BATCH)]
     workers = min(os.cpu_count() or 1, 4)
-    out: list[str] = []
+    data: list[str] = []
+    keys: list[list[tuple[str, int]]] = []
+    starts: list[str] = []
+
+    def add(i: int, result: _Analysed) -> None:
+        data.extend(result[0])
+        keys.extend(result[1])
+        starts.extend(result[2])
+        if progress:
+            progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
+
     if len(forms) >= _PARALLEL_MIN_FORMS and workers > 1:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_init_worker, initargs=(analyzer.name,)) as pool:
+        with context.Pool(
+            workers, initializer=_init_worker, initargs=(analyzer.name, names)
+        ) as pool:
             for i, result in enumerate(pool.imap(_analyse_chunk, chunks)):
-                out.extend(result)
-                if progress:
-                    progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
-        return out
-    for i, chunk in enumerate(chunks):
-        out.extend(
-            json.dumps([a.as_json() for a in r], ensure_ascii=False)
-            for r in analyzer.analyze(chunk)
-        )
-        if progress:
-            progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
-    return out
+                add(i, result)
+    else:
+        for i, chunk in enumerate(chunks):
+            add(i, _analysed(analyzer, chunk, names=names))
+    return data, keys, starts
 
 
 def index_forms(
@@ -161,8 +199,14 @@ def index_forms(
     analyzer: Analyzer,
     forms: list[tuple[int, str]],
     progress: Progress | None = None,
+    *,
+    names: frozenset[str] | None = None,
 ) -> int:
     """Analyse forms (by id) once: keep the readings and index their lemmas and parts.
+
+    names: the start keys of the registry (``qualcode.pseudonymise.start_keys``): also work
+        out which new forms a name may start from, for this process's pseudonymiser (the
+        review CSV), sharing Voikko's answers with the analysis.
 
     Returns the number of forms that were not in the analysis cache."""
     store = project.store
@@ -170,13 +214,20 @@ def index_forms(
     texts = [f for _, f in forms]
     cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
-    fresh = dict(zip(missing, _analyse_json(analyzer, missing, progress), strict=True))
-    store.analysis.store_analyses(key, fresh.items())
+    data, fresh_keys, starts = _analyse_json(analyzer, missing, progress, names=names)
+    if names is not None:
+        from qualcode.pseudonymise import prime_start_forms
+
+        prime_start_forms(names, missing, starts)
+    store.analysis.store_analyses(key, zip(missing, data, strict=True))
+    fresh = dict(zip(missing, fresh_keys, strict=True))
     rows: list[tuple[str, int, int]] = []
     for form_id, form in forms:
-        data = cached.get(form) or fresh[form]
-        keys = form_keys(Analysis.from_json(a) for a in json.loads(data))
-        rows.extend((k, form_id, 1 if k in keys.lemmas else 0) for k in keys.parts)
+        found = fresh.get(form)
+        if found is None:
+            keys = form_keys(Analysis.from_json(a) for a in json.loads(cached[form]))
+            found = [(k, 1 if k in keys.lemmas else 0) for k in keys.parts]
+        rows.extend((k, form_id, exact) for k, exact in found)
     store.analysis.store_form_keys(index_key(analyzer), rows)
     return len(missing)
 
@@ -300,7 +351,13 @@ def tag(
         work: list[tuple[TokenArrays, CompiledCodebook]] = []
         if scope.matched < scope.segments:
             arrays = token_arrays(project, run.untokenised_in_scope(), matched=False, run=run)
-            new_forms = _index_new_forms(project, analyzer, arrays, progress)
+            new_forms = _index_new_forms(
+                project,
+                analyzer,
+                arrays,
+                progress,
+                names=_will_pseudonymise(project, out, pseudonymise),
+            )
             words += len(arrays.forms)
             work.append((arrays, compile_codebook(codebook)))
         if changed and scope.matched:
@@ -444,7 +501,12 @@ def _evidence_json(evidence: Iterable[Evidence]) -> str:
 
 
 def _index_new_forms(
-    project: Project, analyzer: Analyzer, arrays: TokenArrays, progress: Progress | None
+    project: Project,
+    analyzer: Analyzer,
+    arrays: TokenArrays,
+    progress: Progress | None,
+    *,
+    names: frozenset[str] | None = None,
 ) -> int:
     """Analyse and index the forms of ``arrays`` not indexed yet; returns how many were
     analysed (new to the analysis cache)."""
@@ -457,8 +519,22 @@ def _index_new_forms(
     )
     if not len(missing):
         return 0
-    names = store.analysis.form_strings(missing.tolist())
-    return index_forms(project, analyzer, sorted(names.items()), progress)
+    strings = store.analysis.form_strings(missing.tolist())
+    return index_forms(project, analyzer, sorted(strings.items()), progress, names=names)
+
+
+def _will_pseudonymise(
+    project: Project, out: Path | None, pseudonymise: bool
+) -> frozenset[str] | None:
+    """The start keys of the registry that this tag's review CSV is pseudonymised with."""
+    if out is None or not pseudonymise:
+        return None
+    from qualcode.pseudonymise import start_keys
+    from qualcode.workflow.names import registry
+
+    # The entries text_mapper pseudonymises with.
+    entries = [e for e in registry(project) if e.action in ("pseudonymise", "ignore")]
+    return start_keys(entries) if entries else None
 
 
 def _words(compiled: CompiledCodebook) -> set[str]:

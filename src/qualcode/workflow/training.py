@@ -202,7 +202,7 @@ def train(
     progress: Progress | None = None,
 ) -> TrainReport:
     """Fit the suggester on the reviewed material, cross-validate it, store it."""
-    from qualcode.classify import SegmentClassifier, apply_platt, fit_platt
+    from qualcode.classify import SegmentClassifier, apply_platt
     from qualcode.workflow.tagging import load_project_codebook, prime_project_analyses
 
     if min_examples < 1:
@@ -231,7 +231,8 @@ def train(
         sample_weight=data.weights,
     )
     model.calibrate(decisions, data.y)
-    probs = apply_platt(decisions, fit_platt(decisions, data.y))
+    assert model.calibration_ is not None
+    probs = apply_platt(decisions, model.calibration_)  # the same fit_platt, done once
     labels = {c.id: c.label for c in codebook.codes}
     scores, micro, macro = _scores(data.codes, labels, probs, data.y, target_precision)
     summary = {
