@@ -280,12 +280,14 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.analyzer = analyzer
         self.random_state = random_state
 
-    def _featurizer(self) -> _Featurizer:
+    def new_featurizer(self) -> _Featurizer:
+        """An unfitted featurizer with this model's feature parameters; ``fit_features`` takes
+        one fitted on all rows, so cross-validation folds can share a single featurization."""
         low, high = self.char_ngrams
         return _Featurizer((low, high), self.lemma_weight, self.vector_weight, self.analyzer)
 
     def fit(self, X: Sequence[str], y: Any, sample_weight: Any = None) -> SegmentClassifier:
-        featurizer = self._featurizer()
+        featurizer = self.new_featurizer()
         return self.fit_features(featurizer, featurizer.fit_transform(list(X)), y, sample_weight)
 
     def fit_features(
@@ -425,7 +427,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             params = header["params"]
             params["char_ngrams"] = tuple(params["char_ngrams"])
             model = cls(**params)
-            model.featurizer_ = model._featurizer()
+            model.featurizer_ = model.new_featurizer()
             model.featurizer_.load_state(header, arrays)
             model.multilabel_ = bool(header["multilabel"])
             model.classes_ = np.array(header["classes"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.main import ProgressBar, cli, opened_project
+from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
 
 @cli.command()
@@ -67,11 +67,10 @@ def matrix(
       qualcode matrix --out matriisi.xlsx --plot teemat.png
       qualcode matrix --by role --level code --out matriisi.csv
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.matrix import wide
     from qualcode.workflow.reporting import matrix as run
 
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
         result = run(
             project,
@@ -154,12 +153,11 @@ def report(
       qualcode report --city Saarvala --lang en --out raportit/
       qualcode report --all --no-comments --out asiakkaalle/
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.reporting import report as run
 
     if (city is None) == (not all_cities):
         raise click.UsageError("give either --city C or --all")
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project, ProgressBar("Writing reports") as bar:
         result = run(
             project,

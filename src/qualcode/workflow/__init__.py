@@ -23,8 +23,8 @@ _EXPORTS = {
     "export_codings": "reviewing",
     "uncode_segment": "reviewing",
     "TagReport": "tagging",
-    "analyse_forms": "tagging",
-    "load_project_codebook": "tagging",
+    "analyse_forms": "_analysis",
+    "load_project_codebook": "_analysis",
     "tag": "tagging",
 }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -18,13 +18,13 @@ from qualcode.csvout import write_csv
 from qualcode.errors import IngestError
 from qualcode.ingest import collect_paths, load_transcript
 from qualcode.ingest.metadata import MetadataRow, read_metadata
+from qualcode.progress import Progress
 from qualcode.project import Project
 from qualcode.records import DocumentMeta, Kind, Segment, Transcript
 from qualcode.segment import segment_document
 from qualcode.store import CodingRef, StatusRow
 from qualcode.textutil import suggestion_id
 
-Progress = Callable[[int, int, str], None]
 ImportStatus = Literal["imported", "unchanged", "metadata updated", "replaced", "duplicate"]
 
 SEGMENT_COLUMNS = (

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from qualcode.codebook import Codebook
     from qualcode.matrix import MatrixData
 
-Progress = Callable[[int, int, str], None]
+from qualcode.progress import Progress
 
 
 def load_matrix_data(project: Project, *, include_suggested: bool = False) -> MatrixData:
@@ -74,7 +74,7 @@ def matrix(
     pseudonymise: bool = True,
 ) -> MatrixResult:
     from qualcode.matrix import GROUPS, LEVELS, MEASURES, build_matrix, heatmap
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     if by not in GROUPS:
         raise QualcodeError(f"unknown --by '{by}'", f"use one of {', '.join(GROUPS)}")
@@ -235,7 +235,7 @@ def report(
     from qualcode.matrix import build_matrix, heatmap, representative_quotes
     from qualcode.report.content import ReportData, city_report, summary_report
     from qualcode.report.writer import open_template, render
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     if lang not in ("fi", "en"):
         raise QualcodeError(f"unknown language '{lang}'", "use --lang fi or --lang en")
