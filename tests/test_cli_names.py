@@ -298,7 +298,7 @@ def test_check_unknown_out_keeps_a_decision_the_registry_already_holds(
 def test_form_counts_are_the_same_before_and_after_tag(tmp_path: Path) -> None:
     from collections import Counter
 
-    from qualcode.match import tokenize
+    from qualcode.analysis.tokens import tokenize
     from qualcode.project import open_project
     from qualcode.workflow.names import _form_counts
 

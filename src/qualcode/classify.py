@@ -28,11 +28,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from qualcode.analysis import get_analyzer
+from qualcode.analysis.spacy_fi import MODEL_PACKAGE, load_pipeline
+from qualcode.analysis.tokens import tokenize
 from qualcode.errors import QualcodeError
-from qualcode.match import FormKeys, form_keys, tokenize
+from qualcode.match import FormKeys, form_keys
 
 FORMAT = "qualcode-classifier/1"
-VECTOR_MODEL = "spacy_fi_experimental_web_md"
 _VECTOR_DIM = 300
 _MAX_CHAR_FEATURES = 200_000
 _MAX_LEMMA_FEATURES = 100_000
@@ -66,10 +67,7 @@ class _Resources:
         if v is None:
             if cls.vocab is None:
                 try:
-                    import spacy
-
-                    cls.vocab = spacy.load(
-                        VECTOR_MODEL,
+                    cls.vocab = load_pipeline(
                         exclude=[
                             "tok2vec",
                             "tagger",
@@ -83,7 +81,7 @@ class _Resources:
                 except Exception as exc:  # the model package is missing
                     raise QualcodeError(
                         f"word vectors unavailable ({exc})",
-                        "install spacy-fi-experimental-web-md, or use vector_weight=0",
+                        f"install {MODEL_PACKAGE}, or use vector_weight=0",
                     ) from None
             v = np.asarray(cls.vocab.get_vector(word), dtype=np.float32)
             if v.shape != (_VECTOR_DIM,):

@@ -7,16 +7,19 @@ matching a token costs a few set look-ups whatever the size of the codebook.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
 from qualcode.analysis.base import Analysis
+
+# The tokenizer belongs to the language analysis; the names stay importable from here.
+from qualcode.analysis.tokens import TOKEN_RE as TOKEN_RE
+from qualcode.analysis.tokens import Token as Token
+from qualcode.analysis.tokens import tokenize as tokenize
 from qualcode.codebook import Codebook, Keyword, Phrase
 
-TOKEN_RE = re.compile(r"\w+(?:[-:'’]\w+)*")
 _MAX_MEMBERS = 8  # longer "compounds" are analysis noise; runs grow quadratically
 
 
@@ -59,17 +62,6 @@ class RuleMatch:
     hits: int
     score: float
     evidence: tuple[Evidence, ...]
-
-
-@dataclass(frozen=True)
-class Token:
-    form: str
-    start: int
-    end: int
-
-
-def tokenize(text: str, offset: int = 0) -> list[Token]:
-    return [Token(m.group(), offset + m.start(), offset + m.end()) for m in TOKEN_RE.finditer(text)]
 
 
 def rule_score(hits: int) -> float:

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from qualcode.analysis import Analysis, Analyzer, default_analyzer, get_analyzer
+from qualcode.analysis.tokens import tokenize
 from qualcode.codebook import Codebook, parse_codebook
 from qualcode.errors import QualcodeError
-from qualcode.match import FormKeys, compile_codebook, form_keys, match_tokens, tokenize
+from qualcode.match import FormKeys, compile_codebook, form_keys, match_tokens
 from qualcode.progress import Progress
 from qualcode.project import Project
 from qualcode.textutil import sha256_hex

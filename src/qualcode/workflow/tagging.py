@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qualcode.analysis import Analysis, Analyzer, get_analyzer
+from qualcode.analysis.tokens import tokenize
 from qualcode.codebook import Codebook, load_codebook
 from qualcode.errors import QualcodeError
 from qualcode.match import (
@@ -21,7 +22,6 @@ from qualcode.match import (
     compile_codebook,
     form_keys,
     match_indexed,
-    tokenize,
 )
 from qualcode.progress import Progress
 from qualcode.project import Project
