@@ -22,11 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from qualcode.choices import MATRIX_GROUPS, MATRIX_LEVELS, MATRIX_MEASURES
 from qualcode.codebook import Codebook
 
-GROUPS = ("city", "role", "organisation_type", "kind")
-LEVELS = ("theme", "code")
-MEASURES = ("segments", "documents", "share_of_interviewees", "per_1000_words")
+GROUPS = MATRIX_GROUPS
+LEVELS = MATRIX_LEVELS
+MEASURES = MATRIX_MEASURES
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from qualcode.choices import REVIEW_ORDERS
 from qualcode.cli.corpus import export
 from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
@@ -99,8 +100,8 @@ def codebook_show(file: Path) -> None:
 @click.option("--include-interviewer", is_flag=True, help="Also tag the interviewer's turns.")
 @click.option(
     "--order",
-    type=click.Choice(["document", "uncertainty"]),
-    default="document",
+    type=click.Choice(REVIEW_ORDERS),
+    default=REVIEW_ORDERS[0],
     show_default=True,
     help="Row order of the review CSV; 'uncertainty' puts the segments the model is least "
     "sure about first (active learning).",

@@ -6,21 +6,22 @@ from pathlib import Path
 
 import click
 
+from qualcode.choices import DEFAULT_MEASURE, MATRIX_GROUPS, MATRIX_LEVELS, MATRIX_MEASURES
 from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
 
 @cli.command()
 @click.option(
     "--by",
-    type=click.Choice(["city", "role", "organisation_type", "kind"]),
-    default="city",
+    type=click.Choice(MATRIX_GROUPS),
+    default=MATRIX_GROUPS[0],
     show_default=True,
     help="Rows of the matrix.",
 )
 @click.option(
     "--level",
-    type=click.Choice(["theme", "code"]),
-    default="theme",
+    type=click.Choice(MATRIX_LEVELS),
+    default=MATRIX_LEVELS[0],
     show_default=True,
     help="Columns: themes or individual codes.",
 )
@@ -37,8 +38,8 @@ from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 )
 @click.option(
     "--measure",
-    type=click.Choice(["segments", "documents", "share_of_interviewees", "per_1000_words"]),
-    default="per_1000_words",
+    type=click.Choice(MATRIX_MEASURES),
+    default=DEFAULT_MEASURE,
     show_default=True,
     help="Measure shown on screen and in the heat map.",
 )

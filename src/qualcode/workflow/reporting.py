@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qualcode.choices import DEFAULT_MEASURE
 from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
 from qualcode.errors import QualcodeError
 from qualcode.project import Project
@@ -70,7 +71,7 @@ def matrix(
     include_suggested: bool = False,
     out: Path | None = None,
     plot: Path | None = None,
-    measure: str = "per_1000_words",
+    measure: str = DEFAULT_MEASURE,
     pseudonymise: bool = True,
 ) -> MatrixResult:
     from qualcode.matrix import GROUPS, LEVELS, MEASURES, build_matrix, heatmap

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from qualcode.analysis import Analysis, Analyzer, get_analyzer
 from qualcode.analysis.tokens import tokenize
+from qualcode.choices import REVIEW_ORDERS
 from qualcode.codebook import Codebook, load_codebook
 from qualcode.errors import QualcodeError
 from qualcode.match import (
@@ -185,7 +186,7 @@ def tag(
 ) -> TagReport:
     """Match the codebook (and the latest trained model) against the segments; refresh the
     pending suggestions; optionally write the review CSV."""
-    if order not in ("document", "uncertainty"):
+    if order not in REVIEW_ORDERS:
         raise QualcodeError(f"unknown order '{order}'", "use 'document' or 'uncertainty'")
     path = resolve_codebook_path(project, codebook_path)
     codebook = load_codebook(path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qualcode import __version__
+from qualcode.choices import DEFAULT_FOLDS, DEFAULT_MIN_EXAMPLES, DEFAULT_TARGET_PRECISION
 from qualcode.codebook import Codebook
 from qualcode.errors import QualcodeError
 from qualcode.progress import Progress
@@ -22,9 +23,6 @@ from qualcode.project import Project
 from qualcode.textutil import sha256_hex
 
 EXPLICIT_NEGATIVE_WEIGHT = 2.0
-DEFAULT_MIN_EXAMPLES = 5
-DEFAULT_TARGET_PRECISION = 0.8
-DEFAULT_FOLDS = 5
 
 
 @dataclass(frozen=True)
