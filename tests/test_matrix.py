@@ -141,3 +141,10 @@ def test_representative_quotes_take_the_highest_scores_one_per_document() -> Non
     yritykset = quotes[(quotes["city"] == "Ärjä") & (quotes["code"] == "yritykset")]
     assert yritykset["segment_id"].tolist() == ["s2", "s1"]
     assert yritykset["text"].tolist() == ["Yritykset ovat mukana.", "Seutu tekee yhteistyötä."]
+
+
+def test_a_quote_from_a_document_without_role_has_empty_metadata_not_nan() -> None:
+    # pandas 3 stores a missing role beside other documents' roles as NaN.
+    quotes = representative_quotes(DATA, CODEBOOK, level="code", per_cell=2)
+    workshop = quotes[quotes["segment_id"] == "s3"].iloc[0]
+    assert (workshop["role"], workshop["organisation_type"]) == ("", "")

@@ -122,6 +122,12 @@ QUOTE_COLUMNS = (
 )
 
 
+def _text(value: object) -> str:
+    """A metadata cell as text: pandas 3 stores a missing value in a column that also holds
+    strings as NaN (truthy, shown as 'nan'), not None."""
+    return "" if value is None or pd.isna(value) else str(value)
+
+
 def representative_quotes(
     data: MatrixData,
     codebook: Codebook,
@@ -182,8 +188,8 @@ def representative_quotes(
                         "code": column,
                         "segment_id": r["segment_id"],
                         "document": r["name"],
-                        "role": r["role"] or "",
-                        "organisation_type": r["organisation_type"] or "",
+                        "role": _text(r["role"]),
+                        "organisation_type": _text(r["organisation_type"]),
                         "score": float(r["rank_score"]),
                         "time": None if time is None or pd.isna(time) else float(time),
                         "text": r["text"],
