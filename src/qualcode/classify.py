@@ -143,17 +143,16 @@ class _Featurizer:
         return out
 
     def fit_transform(self, texts: Sequence[str]) -> csr_matrix:
-        tokens = self._tokens(texts)
-        blocks = [self.char.fit_transform(texts)]
-        blocks.append(self.lemma.fit_transform(self._lemma_docs(tokens)) * self.lemma_weight)
-        if self.vector_weight:
-            blocks.append(csr_matrix(self._vectors(tokens) * self.vector_weight))
-        return hstack(blocks).tocsr()
+        return self._features(texts, fit=True)
 
     def transform(self, texts: Sequence[str]) -> csr_matrix:
+        return self._features(texts, fit=False)
+
+    def _features(self, texts: Sequence[str], *, fit: bool) -> csr_matrix:
         tokens = self._tokens(texts)
-        blocks = [self.char.transform(texts)]
-        blocks.append(self.lemma.transform(self._lemma_docs(tokens)) * self.lemma_weight)
+        char = self.char.fit_transform if fit else self.char.transform
+        lemma = self.lemma.fit_transform if fit else self.lemma.transform
+        blocks = [char(texts), lemma(self._lemma_docs(tokens)) * self.lemma_weight]
         if self.vector_weight:
             blocks.append(csr_matrix(self._vectors(tokens) * self.vector_weight))
         return hstack(blocks).tocsr()

@@ -126,13 +126,7 @@ def match_tokens(
     token_keys = [keys[t.form] for t in tokens]
     for i, (token, fk) in enumerate(zip(tokens, token_keys, strict=True)):
         for key in fk.parts:
-            for code_id, veto in compiled.by_part.get(key, ()):
-                if veto:
-                    vetoed.add(code_id)
-                else:
-                    hits.setdefault(code_id, []).append(
-                        Evidence(token.form, token.start, token.end, key)
-                    )
+            _word_hits(compiled.by_part.get(key, ()), token, key, hits, vetoed)
             for phrase in compiled.phrases_by_first.get(key, ()):
                 end = _phrase_end(phrase.phrase, token_keys, i)
                 if end is None:
@@ -150,13 +144,7 @@ def match_tokens(
                         )
                     )
         for key in fk.lemmas:
-            for code_id, veto in compiled.by_lemma.get(key, ()):
-                if veto:
-                    vetoed.add(code_id)
-                else:
-                    hits.setdefault(code_id, []).append(
-                        Evidence(token.form, token.start, token.end, key)
-                    )
+            _word_hits(compiled.by_lemma.get(key, ()), token, key, hits, vetoed)
     out = []
     for code_id, evidence in hits.items():
         if code_id in vetoed:
@@ -169,6 +157,21 @@ def match_tokens(
         out.append(RuleMatch(segment_id, code_id, n, rule_score(n), tuple(unique)))
     out.sort(key=lambda m: compiled.order.get(m.code_id, 0))
     return out
+
+
+def _word_hits(
+    rules: Iterable[tuple[str, bool]],
+    token: Token,
+    key: str,
+    hits: dict[str, list[Evidence]],
+    vetoed: set[str],
+) -> None:
+    """Record what the keyword rules on one key of a token say: a hit or a veto per code."""
+    for code_id, veto in rules:
+        if veto:
+            vetoed.add(code_id)
+        else:
+            hits.setdefault(code_id, []).append(Evidence(token.form, token.start, token.end, key))
 
 
 def _phrase_end(phrase: Phrase, token_keys: Sequence[FormKeys], first: int) -> int | None:
