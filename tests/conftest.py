@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from qualcode.project import Project, init_project, open_project
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "transcripts_sample"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 
 
 @pytest.fixture
@@ -62,3 +64,62 @@ def db_snapshot(project_dir: Path) -> list[tuple[object, ...]]:
         return rows
     finally:
         conn.close()
+
+
+def run(project: Path | None, *args: object, code: int = 0) -> str:
+    """Run the CLI (against ``project`` unless None), check the exit code, return the output.
+
+    Exceptions are not caught, so an expected failure that ends in a traceback fails the test.
+    """
+    argv = [str(a) for a in args]
+    if project is not None:
+        argv = ["--project", str(project), *argv]
+    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def copy_project(project: Path, target: Path) -> Path:
+    """A private copy of a shared project, for a test (or a module) that changes it."""
+    shutil.copytree(project, target)
+    return target
+
+
+# The sample corpus at each stage of the pipeline, built once per test session: several test
+# files need the same init -> import -> tag -> review project, and building it is the slow part.
+# Use them through copy_project (never write to these directories).
+
+
+@pytest.fixture(scope="session")
+def sample_imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """transcripts_sample/ imported into a project (coder 'tutkija', the sample codebook)."""
+    root = tmp_path_factory.mktemp("sample-imported") / "proj"
+    init_project(root, coder="tutkija", codebook=CODEBOOK)
+    run(root, "import", SAMPLE)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_tagged(sample_imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The imported sample, tagged with the sample codebook."""
+    root = copy_project(sample_imported, tmp_path_factory.mktemp("sample-tagged") / "proj")
+    run(root, "tag")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_reviewed(sample_tagged: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tagged sample with the committed decisions (review-decisions.csv) applied."""
+    root = copy_project(sample_tagged, tmp_path_factory.mktemp("sample-reviewed") / "proj")
+    run(root, "review", SAMPLE / "review-decisions.csv")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_named(sample_imported: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The imported sample with its names detected into the registry, then tagged and reviewed."""
+    root = copy_project(sample_imported, tmp_path_factory.mktemp("sample-named") / "proj")
+    run(root, "names", "detect")
+    run(root, "tag")
+    run(root, "review", SAMPLE / "review-decisions.csv")
+    return root

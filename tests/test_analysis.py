@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+import sys
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from qualcode.analysis import (
     Analysis,
     AnalyzerUnavailable,
     available_analyzers,
+    base,
     default_analyzer,
     get_analyzer,
     registered_names,
@@ -14,6 +19,7 @@ from qualcode.analysis.guess import guess
 from qualcode.analysis.voikko import members_of
 from qualcode.errors import QualcodeError
 
+REPO = Path(__file__).resolve().parents[1]
 FORMS = ["verkostoihin", "Oppilaitosyhteistyössämme", "startupit", "Kaarna-AMK:n", "ja", "2026"]
 
 
@@ -94,8 +100,6 @@ def test_guess_strips_plausible_endings_only() -> None:
 
 
 def test_fallback_when_voikko_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qualcode.analysis import base
-
     def broken() -> None:
         raise AnalyzerUnavailable("the libvoikko library is not installed (test)")
 
@@ -112,3 +116,42 @@ def test_simplemma_finds_inflected_forms_but_not_compounds() -> None:
     rakenteita, yhteistyo = analyzer.analyze(["rakenteita", "oppilaitosyhteistyössä"])
     assert "rakenne" in {a.lemma for a in rakenteita}
     assert all(len(a.members) == 1 for a in yhteistyo)
+
+
+def test_an_outside_analyzer_is_discovered_through_its_entry_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An installed distribution as pip leaves it: a module and a dist-info with entry_points.txt.
+    (tmp_path / "kielikone.py").write_text(
+        "from qualcode.analysis import Analysis\n"
+        "class Kielikone:\n"
+        "    name = 'kielikone.v1'\n"
+        "    version = 'kielikone 1'\n"
+        "    def analyze(self, forms):\n"
+        "        return [(Analysis(f.lower(), ((f.lower(),),), 'other'),) for f in forms]\n",
+        encoding="utf-8",
+    )
+    info = tmp_path / "kielikone-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kielikone\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[qualcode.analyzers]\nkielikone.v1 = kielikone:Kielikone\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(base, "_REGISTRY", {})
+    monkeypatch.setattr(base, "_DISCOVERED", False)
+    monkeypatch.delitem(sys.modules, "kielikone", raising=False)
+
+    names = registered_names()
+    assert {"kielikone.v1", "voikko.v1", "spacy-fi.v1", "simplemma.v1"} <= set(names)
+    assert "kielikone" not in sys.modules  # listing the registry imports no analyzer
+    (readings,) = get_analyzer("kielikone.v1").analyze(["Kaupunki"])
+    assert readings == (Analysis("kaupunki", (("kaupunki",),), "other"),)
+
+
+def test_the_builtins_fallback_matches_the_entry_points_in_pyproject() -> None:
+    # An uninstalled checkout registers base.BUILTINS; an installed one, pyproject's entry
+    # points. Both must name the same analyzers, or the two would behave differently.
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    declared = pyproject["project"]["entry-points"]["qualcode.analyzers"]
+    assert declared == base.BUILTINS

@@ -46,7 +46,9 @@ def test_estimator_contract() -> None:
     model = SegmentClassifier(C=0.5, vector_weight=0.0)
     assert model.get_params()["C"] == 0.5
     assert clone(model).get_params() == model.get_params()
-    with pytest.raises(NotFittedError):
+    with pytest.raises(
+        NotFittedError, match=r"^this SegmentClassifier is not fitted yet; call fit first$"
+    ):
         model.predict(["hei"])
     assert model.fit(texts, labels) is model
     assert list(model.classes_) == ["talous", "terveys", "urheilu"]

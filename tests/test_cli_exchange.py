@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, SAMPLE
+from conftest import REPO, SAMPLE, copy_project, run
 from qualcode.agreement import agreement
 from qualcode.cli import cli
 from qualcode.project import init_project
@@ -21,21 +21,9 @@ BENCH = REPO.parent / "shared" / "bench-data"
 XSD = BENCH / "refi-qda" / "schemas" / "Project-mrt2019.xsd"
 
 
-def run(project: Path | None, *args: object, code: int = 0) -> str:
-    argv = [*map(str, args)] if project is None else ["--project", str(project), *map(str, args)]
-    result = CliRunner().invoke(cli, argv)
-    assert result.exit_code == code, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("exchange") / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
-    return root
+def reviewed(sample_reviewed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(sample_reviewed, tmp_path_factory.mktemp("exchange") / "proj")
 
 
 def qde(path: Path) -> str:

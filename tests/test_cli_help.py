@@ -37,6 +37,7 @@ def test_version() -> None:
 def test_usage_error_exit_code_2() -> None:
     result = CliRunner().invoke(cli, ["import"])
     assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "Error: Missing argument 'PATHS...'."
 
 
 def test_help_does_not_import_heavy_libraries() -> None:

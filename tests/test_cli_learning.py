@@ -5,26 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import pickle
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, SAMPLE
+from conftest import CODEBOOK, SAMPLE, copy_project, run
 from qualcode.cli import cli
 from qualcode.project import init_project
-
-CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
-
-
-def run(project: Path, *args: object) -> str:
-    result = CliRunner().invoke(
-        cli, ["--project", str(project), *map(str, args)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def sql(project: Path, query: str) -> list[tuple[object, ...]]:
@@ -36,27 +25,19 @@ def sql(project: Path, query: str) -> list[tuple[object, ...]]:
 
 
 @pytest.fixture(scope="module")
-def reviewed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reviewed(sample_reviewed: Path) -> Path:
     """The sample corpus, tagged and reviewed with the committed decisions (no model yet)."""
-    root = tmp_path_factory.mktemp("learn") / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
-    return root
+    return sample_reviewed
 
 
 @pytest.fixture(scope="module")
 def trained(reviewed: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    root = tmp_path_factory.mktemp("trained") / "proj"
-    shutil.copytree(reviewed, root)
+    root = copy_project(reviewed, tmp_path_factory.mktemp("trained") / "proj")
     return root, run(root, "train")
 
 
 def copy_of(project: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "copy"
-    shutil.copytree(project, target)
-    return target
+    return copy_project(project, tmp_path / "copy")
 
 
 def test_train_reports_scores_per_code(trained: tuple[Path, str]) -> None:
@@ -79,12 +60,11 @@ def test_train_reports_scores_per_code(trained: tuple[Path, str]) -> None:
     assert models.startswith("model 1 ") and f"{len(codes)} codes" in models
 
 
-def test_tag_adds_model_suggestions_where_no_rule_fired(tmp_path: Path) -> None:
+def test_tag_adds_model_suggestions_where_no_rule_fired(
+    sample_tagged: Path, tmp_path: Path
+) -> None:
     """Review three cities, train, and let the model suggest codes in the fourth."""
-    project = tmp_path / "p"
-    init_project(project, coder="tutkija", codebook=CODEBOOK)
-    run(project, "import", SAMPLE)
-    run(project, "tag")
+    project = copy_project(sample_tagged, tmp_path / "p")
     with (SAMPLE / "review-decisions.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     partial = tmp_path / "partial.csv"
@@ -114,13 +94,12 @@ def test_tag_adds_model_suggestions_where_no_rule_fired(tmp_path: Path) -> None:
     assert all(r["evidence"] == "" for r in csv_rows if r["source"] == "model")
 
 
-def test_decisions_change_the_next_round(reviewed: Path, tmp_path: Path) -> None:
+def test_decisions_change_the_next_round(trained: tuple[Path, str], tmp_path: Path) -> None:
     """Accepting a code on new segments makes the retrained model suggest it more strongly."""
     from qualcode.project import open_project
     from qualcode.workflow.training import predict_with_latest
 
-    project = copy_of(reviewed, tmp_path)
-    run(project, "train", "--folds", "3")
+    project = copy_of(trained[0], tmp_path)
     targets = [
         sid
         for (sid,) in sql(
@@ -145,7 +124,7 @@ def test_decisions_change_the_next_round(reviewed: Path, tmp_path: Path) -> None
     before = vahvuudet_probability()
     for sid in targets:
         run(project, "code", sid, "vahvuudet")
-    run(project, "train", "--folds", "3")
+    run(project, "train")
     after = vahvuudet_probability()
     assert after > before + 0.1
     assert sql(project, "SELECT COUNT(*) FROM models") == [(2,)]
@@ -154,9 +133,11 @@ def test_decisions_change_the_next_round(reviewed: Path, tmp_path: Path) -> None
 def test_training_twice_gives_identical_models_and_suggestions(
     reviewed: Path, tmp_path: Path
 ) -> None:
+    # Three folds, not the default five: two such trainings cost less than one default one.
     a, b = copy_of(reviewed, tmp_path / "a"), copy_of(reviewed, tmp_path / "b")
+    outputs = [run(project, "train", "--folds", "3") for project in (a, b)]
+    assert outputs[0] == outputs[1]
     for project in (a, b):
-        run(project, "train", "--folds", "3")
         run(project, "tag", "--out", project / "r.csv", "--order", "uncertainty")
     assert sql(a, "SELECT data, training_digest FROM models") == sql(
         b, "SELECT data, training_digest FROM models"
@@ -176,9 +157,8 @@ def test_a_planted_pickle_is_refused(trained: tuple[Path, str], tmp_path: Path) 
     with conn:
         conn.execute("UPDATE models SET data = ?", (pickle.dumps(Payload()),))
     conn.close()
-    result = CliRunner().invoke(cli, ["--project", str(project), "tag"])
-    assert result.exit_code == 1
-    assert result.output.splitlines()[0] == (
+    output = run(project, "tag", code=1)
+    assert output.splitlines()[0] == (
         "Error: model 1: refusing to load the stored model: it contains pickled Python objects, "
         "which could run code"
     )
@@ -201,9 +181,7 @@ def test_train_without_reviews_explains(tmp_path: Path) -> None:
     init_project(root, codebook=CODEBOOK)
     run(root, "import", SAMPLE / "saarvala-tyopaja.md", "--city", "Saarvala")
     run(root, "tag")
-    result = CliRunner().invoke(cli, ["--project", str(root), "train"])
-    assert result.exit_code == 1
-    assert result.output.splitlines() == [
+    assert run(root, "train", code=1).splitlines() == [
         "Error: nothing to learn from yet: no reviewed documents",
         "Hint: review suggestions first ('qualcode review FILE')",
     ]

@@ -12,28 +12,16 @@ import docx
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, SAMPLE
+from conftest import REPO, SAMPLE, copy_project, run
 from qualcode.cli import cli
 from qualcode.project import init_project
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 
 
-def run(project: Path, *args: object, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, ["--project", str(project), *map(str, args)])
-    assert result.exit_code == code, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("names") / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "names", "detect")
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
-    return root
+def project(sample_named: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(sample_named, tmp_path_factory.mktemp("names") / "proj")
 
 
 def metadata_forms(project: Path, tmp_path: Path) -> set[str]:
@@ -298,7 +286,7 @@ def test_check_unknown_out_keeps_a_decision_the_registry_already_holds(
 def test_form_counts_are_the_same_before_and_after_tag(tmp_path: Path) -> None:
     from collections import Counter
 
-    from qualcode.match import tokenize
+    from qualcode.analysis.tokens import tokenize
     from qualcode.project import open_project
     from qualcode.workflow.names import _form_counts
 

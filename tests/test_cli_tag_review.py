@@ -282,7 +282,12 @@ def test_manual_code_uncode_and_export(
         "Error: unknown code 'vahvuus'",
         "Hint: did you mean 'vahvuudet'?",
     ]
-    assert qc("code", "s000000000000", "vahvuudet").exit_code == 1
+    unknown = qc("code", "s000000000000", "vahvuudet")
+    assert unknown.exit_code == 1
+    assert unknown.output.splitlines() == [
+        "Error: unknown segment id 's000000000000'",
+        "Hint: segment ids are in 'qualcode export segments'",
+    ]
     out = tmp_path / "codings.csv"
     qc("export", "codings", "--out", out)
     rows = read_rows(out, delimiter=",")
@@ -292,6 +297,10 @@ def test_manual_code_uncode_and_export(
     assert qc("uncode", segment, "vahvuudet", "--coder", "ville").exit_code == 0
     again = qc("uncode", segment, "vahvuudet", "--coder", "ville")
     assert again.exit_code == 1
+    assert again.output.splitlines() == [
+        f"Error: segment {segment} has no coding vahvuudet by ville",
+        "Hint: see 'qualcode export codings' for who coded what",
+    ]
     qc("export", "codings", "--out", out)
     assert [r["status"] for r in read_rows(out, delimiter=",")] == ["removed"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qualcode.analysis import get_analyzer
+from qualcode.analysis.tokens import tokenize
 from qualcode.codebook import parse_codebook
-from qualcode.match import compile_codebook, form_keys, match_tokens, rule_score, tokenize
+from qualcode.match import compile_codebook, form_keys, match_tokens, rule_score
 
 ANALYZER = get_analyzer("voikko.v1")
 

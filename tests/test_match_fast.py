@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SAMPLE
+from qualcode.analysis.tokens import tokenize
 from qualcode.codebook import load_codebook
-from qualcode.match import compile_codebook, match_tokens, tokenize
+from qualcode.match import compile_codebook, match_tokens
 from qualcode.project import init_project, open_project
 from qualcode.workflow import import_paths, tag
 from qualcode.workflow.tagging import analyse_forms, resolve_analyzer

@@ -14,10 +14,8 @@ from pathlib import Path
 import docx
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from conftest import REPO, SAMPLE
-from qualcode.cli import cli
+from conftest import REPO, SAMPLE, copy_project, run
 from qualcode.project import init_project
 from qualcode.report import finnish as fi
 
@@ -25,20 +23,9 @@ CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 WORD = re.compile(r"\w+(?:[-'’]\w+)*")
 
 
-def run(project: Path, *args: object, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, ["--project", str(project), *map(str, args)])
-    assert result.exit_code == code, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("matrix") / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
-    return root
+def project(sample_reviewed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_project(sample_reviewed, tmp_path_factory.mktemp("matrix") / "proj")
 
 
 @pytest.fixture(scope="module")

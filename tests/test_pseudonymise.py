@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from qualcode import pseudonymise
+from qualcode.analysis.tokens import tokenize
 from qualcode.ingest import read_document
-from qualcode.match import tokenize
 from qualcode.pseudonymise import (
     NameCandidate,
     PseudonymiseError,

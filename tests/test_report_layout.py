@@ -13,32 +13,17 @@ from pathlib import Path
 
 import docx
 import pytest
-from click.testing import CliRunner
 from docx.shared import Cm
 
-from conftest import REPO, SAMPLE
-from qualcode.cli import cli
-from qualcode.project import init_project
+from conftest import REPO, copy_project, run
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 
 
-def run(project: Path, *args: object) -> str:
-    result = CliRunner().invoke(
-        cli, ["--project", str(project), *map(str, args)], catch_exceptions=False
-    )
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reports(sample_reviewed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("layout")
-    root = base / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
+    root = copy_project(sample_reviewed, base / "proj")
     run(root, "report", "--all", "--out", base / "out", "--date", "2026-11-27")
     return base / "out"
 

@@ -20,10 +20,8 @@ from pathlib import Path
 
 import docx
 import pytest
-from click.testing import CliRunner
 
-from conftest import REPO
-from qualcode.cli import cli
+from conftest import REPO, run
 from qualcode.project import init_project
 from qualcode.report.clock import clock
 from qualcode.report.content import (
@@ -258,14 +256,6 @@ def test_clock() -> None:
 
 
 # --- the whole pipeline on real parliament debates -------------------------------------------
-
-
-def run(project: Path, *args: object, code: int = 0) -> str:
-    result = CliRunner().invoke(
-        cli, ["--project", str(project), *map(str, args)], catch_exceptions=False
-    )
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 def _statements(name: str) -> list[tuple[float, str, str]]:

@@ -17,10 +17,8 @@ from pathlib import Path
 import docx
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from conftest import SAMPLE, Invoke, db_snapshot
-from qualcode.cli import cli
+from conftest import SAMPLE, Invoke, db_snapshot, run
 from qualcode.errors import ArchiveError, IngestError
 from qualcode.ingest import read_document
 from qualcode.project import init_project
@@ -44,12 +42,6 @@ codes:
 # Cities whose report names would collide: with the summary, and with each other once case
 # and the characters a file name drops are ignored.
 CITIES = ("yhteenveto", "Pori", "Pori!", "PORI")
-
-
-def run(project: Path, *args: object, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, ["--project", str(project), *map(str, args)])
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import REPO, SAMPLE, Invoke, db_snapshot
+from conftest import REPO, Invoke, copy_project, db_snapshot, run
 from qualcode import refi
-from qualcode.cli import cli
 from qualcode.project import init_project, open_project
 from qualcode.segment import segment_document
 
@@ -32,23 +30,10 @@ PARLIAMENT = REPO.parent / "shared" / "bench-data" / "fi-parliament"
 MODES = [pytest.param((), id="pseudonymised"), pytest.param(("--no-pseudonymise",), id="original")]
 
 
-def run(project: Path | None, *args: object, code: int = 0) -> str:
-    argv = [*map(str, args)] if project is None else ["--project", str(project), *map(str, args)]
-    result = CliRunner().invoke(cli, argv, catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.output
-
-
 @pytest.fixture(scope="module")
-def named(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def named(sample_named: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample corpus with its names registered, tagged and reviewed."""
-    root = tmp_path_factory.mktemp("named") / "proj"
-    init_project(root, coder="tutkija", codebook=CODEBOOK)
-    run(root, "import", SAMPLE)
-    run(root, "names", "detect")
-    run(root, "tag")
-    run(root, "review", SAMPLE / "review-decisions.csv")
-    return root
+    return copy_project(sample_named, tmp_path_factory.mktemp("named") / "proj")
 
 
 @pytest.fixture(scope="module")

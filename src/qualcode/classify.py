@@ -28,11 +28,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
 from qualcode.analysis import get_analyzer
+from qualcode.analysis.spacy_fi import MODEL_PACKAGE, load_pipeline
+from qualcode.analysis.tokens import tokenize
 from qualcode.errors import QualcodeError
-from qualcode.match import FormKeys, form_keys, tokenize
+from qualcode.match import FormKeys, form_keys
 
 FORMAT = "qualcode-classifier/1"
-VECTOR_MODEL = "spacy_fi_experimental_web_md"
 _VECTOR_DIM = 300
 _MAX_CHAR_FEATURES = 200_000
 _MAX_LEMMA_FEATURES = 100_000
@@ -88,10 +89,7 @@ class _Resources:
         if v is None:
             if cls.vocab is None:
                 try:
-                    import spacy
-
-                    cls.vocab = spacy.load(
-                        VECTOR_MODEL,
+                    cls.vocab = load_pipeline(
                         exclude=[
                             "tok2vec",
                             "tagger",
@@ -105,7 +103,7 @@ class _Resources:
                 except Exception as exc:  # the model package is missing
                     raise QualcodeError(
                         f"word vectors unavailable ({exc})",
-                        "install spacy-fi-experimental-web-md, or use vector_weight=0",
+                        f"install {MODEL_PACKAGE}, or use vector_weight=0",
                     ) from None
             v = np.asarray(cls.vocab.get_vector(word), dtype=np.float32)
             if v.shape != (_VECTOR_DIM,):
@@ -220,17 +218,16 @@ class _Featurizer:
         return out
 
     def fit_transform(self, texts: Sequence[str]) -> csr_matrix:
-        tokens = self._tokens(texts)
-        blocks = [self.char.fit_transform(texts)]
-        blocks.append(self.lemma.fit_transform(self._lemma_docs(tokens)) * self.lemma_weight)
-        if self.vector_weight:
-            blocks.append(csr_matrix(self._vectors(tokens) * self.vector_weight))
-        return hstack(blocks).tocsr()
+        return self._features(texts, fit=True)
 
     def transform(self, texts: Sequence[str]) -> csr_matrix:
+        return self._features(texts, fit=False)
+
+    def _features(self, texts: Sequence[str], *, fit: bool) -> csr_matrix:
         tokens = self._tokens(texts)
-        blocks = [self.char.transform(texts)]
-        blocks.append(self.lemma.transform(self._lemma_docs(tokens)) * self.lemma_weight)
+        char = self.char.fit_transform if fit else self.char.transform
+        lemma = self.lemma.fit_transform if fit else self.lemma.transform
+        blocks = [char(texts), lemma(self._lemma_docs(tokens)) * self.lemma_weight]
         if self.vector_weight:
             blocks.append(csr_matrix(self._vectors(tokens) * self.vector_weight))
         return hstack(blocks).tocsr()
@@ -356,12 +353,14 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.analyzer = analyzer
         self.random_state = random_state
 
-    def _featurizer(self) -> _Featurizer:
+    def new_featurizer(self) -> _Featurizer:
+        """An unfitted featurizer with this model's feature parameters; ``fit_features`` takes
+        one fitted on all rows, so cross-validation folds can share a single featurization."""
         low, high = self.char_ngrams
         return _Featurizer((low, high), self.lemma_weight, self.vector_weight, self.analyzer)
 
     def fit(self, X: Sequence[str], y: Any, sample_weight: Any = None) -> SegmentClassifier:
-        featurizer = self._featurizer()
+        featurizer = self.new_featurizer()
         return self.fit_features(featurizer, featurizer.fit_transform(list(X)), y, sample_weight)
 
     def fit_features(
@@ -503,7 +502,7 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             params = header["params"]
             params["char_ngrams"] = tuple(params["char_ngrams"])
             model = cls(**params)
-            model.featurizer_ = model._featurizer()
+            model.featurizer_ = model.new_featurizer()
             model.featurizer_.load_state(header, arrays)
             model.multilabel_ = bool(header["multilabel"])
             model.classes_ = np.array(header["classes"])

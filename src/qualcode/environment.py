@@ -8,9 +8,9 @@ import platform
 from dataclasses import dataclass, field
 
 from qualcode import __version__
+from qualcode.analysis.spacy_fi import MODEL, MODEL_PACKAGE
 from qualcode.store import SQLITE_VERSION
 
-SPACY_MODEL = "spacy_fi_experimental_web_md"
 VOIKKO_MISSING = (
     "Voikko is not available: Finnish lemmas fall back to the spaCy Finnish lemmatizer or "
     "simplemma, which find inflected forms but not compounds. Install it with "
@@ -74,8 +74,8 @@ def check_environment() -> EnvironmentReport:
     items.append(Check("voikko", ok, detail))
     spacy_version = _version("spacy")
     items.append(Check("spacy", spacy_version is not None, spacy_version or "not installed"))
-    model_version = _version("spacy-fi-experimental-web-md")
-    model_ok = model_version is not None and importlib.util.find_spec(SPACY_MODEL) is not None
+    model_version = _version(MODEL_PACKAGE)
+    model_ok = model_version is not None and importlib.util.find_spec(MODEL) is not None
     items.append(Check("spacy Finnish model", model_ok, model_version or "not installed"))
     for dist in ("scikit-learn", "pandas", "python-docx"):
         v = _version(dist)

@@ -7,16 +7,19 @@ matching a token costs a few set look-ups whatever the size of the codebook.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from typing import Any
 
 from qualcode.analysis.base import Analysis
+
+# The tokenizer belongs to the language analysis; the names stay importable from here.
+from qualcode.analysis.tokens import TOKEN_RE as TOKEN_RE
+from qualcode.analysis.tokens import Token as Token
+from qualcode.analysis.tokens import tokenize as tokenize
 from qualcode.codebook import Codebook, Keyword, Phrase
 
-TOKEN_RE = re.compile(r"\w+(?:[-:'’]\w+)*")
 _MAX_MEMBERS = 8  # longer "compounds" are analysis noise; runs grow quadratically
 
 
@@ -59,17 +62,6 @@ class RuleMatch:
     hits: int
     score: float
     evidence: tuple[Evidence, ...]
-
-
-@dataclass(frozen=True)
-class Token:
-    form: str
-    start: int
-    end: int
-
-
-def tokenize(text: str, offset: int = 0) -> list[Token]:
-    return [Token(m.group(), offset + m.start(), offset + m.end()) for m in TOKEN_RE.finditer(text)]
 
 
 def rule_score(hits: int) -> float:
@@ -134,13 +126,7 @@ def match_tokens(
     token_keys = [keys[t.form] for t in tokens]
     for i, (token, fk) in enumerate(zip(tokens, token_keys, strict=True)):
         for key in fk.parts:
-            for code_id, veto in compiled.by_part.get(key, ()):
-                if veto:
-                    vetoed.add(code_id)
-                else:
-                    hits.setdefault(code_id, []).append(
-                        Evidence(token.form, token.start, token.end, key)
-                    )
+            _word_hits(compiled.by_part.get(key, ()), token, key, hits, vetoed)
             for phrase in compiled.phrases_by_first.get(key, ()):
                 end = _phrase_end(phrase.phrase, token_keys, i)
                 if end is None:
@@ -158,13 +144,7 @@ def match_tokens(
                         )
                     )
         for key in fk.lemmas:
-            for code_id, veto in compiled.by_lemma.get(key, ()):
-                if veto:
-                    vetoed.add(code_id)
-                else:
-                    hits.setdefault(code_id, []).append(
-                        Evidence(token.form, token.start, token.end, key)
-                    )
+            _word_hits(compiled.by_lemma.get(key, ()), token, key, hits, vetoed)
     out = []
     for code_id, evidence in hits.items():
         if code_id in vetoed:
@@ -177,6 +157,21 @@ def match_tokens(
         out.append(RuleMatch(segment_id, code_id, n, rule_score(n), tuple(unique)))
     out.sort(key=lambda m: compiled.order.get(m.code_id, 0))
     return out
+
+
+def _word_hits(
+    rules: Iterable[tuple[str, bool]],
+    token: Token,
+    key: str,
+    hits: dict[str, list[Evidence]],
+    vetoed: set[str],
+) -> None:
+    """Record what the keyword rules on one key of a token say: a hit or a veto per code."""
+    for code_id, veto in rules:
+        if veto:
+            vetoed.add(code_id)
+        else:
+            hits.setdefault(code_id, []).append(Evidence(token.form, token.start, token.end, key))
 
 
 def _phrase_end(phrase: Phrase, token_keys: Sequence[FormKeys], first: int) -> int | None:

@@ -22,11 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from qualcode.choices import MATRIX_GROUPS, MATRIX_LEVELS, MATRIX_MEASURES
 from qualcode.codebook import Codebook
 
-GROUPS = ("city", "role", "organisation_type", "kind")
-LEVELS = ("theme", "code")
-MEASURES = ("segments", "documents", "share_of_interviewees", "per_1000_words")
+GROUPS = MATRIX_GROUPS
+LEVELS = MATRIX_LEVELS
+MEASURES = MATRIX_MEASURES
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,12 @@ QUOTE_COLUMNS = (
 )
 
 
+def _text(value: object) -> str:
+    """A metadata cell as text: pandas 3 stores a missing value in a column that also holds
+    strings as NaN (truthy, shown as 'nan'), not None."""
+    return "" if value is None or pd.isna(value) else str(value)
+
+
 def representative_quotes(
     data: MatrixData,
     codebook: Codebook,
@@ -227,8 +234,8 @@ def representative_quotes(
                         "code": column,
                         "segment_id": r["segment_id"],
                         "document": r["name"],
-                        "role": r["role"] or "",
-                        "organisation_type": r["organisation_type"] or "",
+                        "role": _text(r["role"]),
+                        "organisation_type": _text(r["organisation_type"]),
                         "score": float(r["rank_score"]),
                         "time": None if time is None or pd.isna(time) else float(time),
                         "text": r["text"],

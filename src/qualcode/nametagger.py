@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qualcode.analysis.tokens import Token, tokenize
 from qualcode.errors import QualcodeError
-from qualcode.match import Token, tokenize
 
 FEATURES_VERSION = "nametagger.v1"
 MODEL_PACKAGE = "qualcode.names_model"

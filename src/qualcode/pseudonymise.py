@@ -24,15 +24,14 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from qualcode.analysis.tokens import TOKEN_RE, Token, tokenize
 from qualcode.errors import QualcodeError
-from qualcode.match import TOKEN_RE, Token, tokenize
 
 if TYPE_CHECKING:
     from qualcode.nametagger import NameTagger
 
 NameKind = Literal["person", "org"]
 Action = Literal["pseudonymise", "ignore"]
-NER_MODEL = "spacy_fi_experimental_web_md"
 GENERIC_PSEUDONYMS: Mapping[NameKind, str] = {"person": "[henkilö]", "org": "[organisaatio]"}
 
 # Pseudonymises a text and maps an offset in the original onto the new text.
@@ -808,14 +807,14 @@ def _load_ner() -> Any:
     global _NLP
     if _NLP is None:
         try:
-            import spacy
+            from qualcode.analysis.spacy_fi import MODEL_PACKAGE, load_pipeline
 
             # The NER has its own tok2vec, so the rest of the pipeline is dead weight here.
-            _NLP = spacy.load(NER_MODEL, exclude=list(_NOT_NER))
+            _NLP = load_pipeline(exclude=_NOT_NER)
         except Exception as exc:
             raise PseudonymiseError(
                 f"the spaCy Finnish model cannot load ({exc})",
-                "install spacy-fi-experimental-web-md, or detect without the NER (ner=False)",
+                f"install {MODEL_PACKAGE}, or detect without the NER (ner=False)",
             ) from None
     return _NLP
 

@@ -1,7 +1,8 @@
 """Finnish language analysis behind a small protocol and a string-named registry.
 
 An analyzer turns word forms into ``Analysis`` records (lemma, compound members, coarse part
-of speech). Built-ins register themselves exactly as an extension would:
+of speech). Analyzers are found through the ``qualcode.analyzers`` entry-point group, and the
+built-ins are declared there exactly as an outside package would declare its own:
 
 - ``voikko.v1``: libvoikko with the Finnish dictionary (lemmas and compound members);
 - ``spacy-fi.v1``: the spaCy Finnish pipeline's lemmatizer (no compound members);
@@ -12,10 +13,6 @@ of speech). Built-ins register themselves exactly as an extension would:
 
 from __future__ import annotations
 
-# Importing the modules registers the built-ins (the same mechanism an extension would use).
-from qualcode.analysis import simple as _simple  # noqa: F401
-from qualcode.analysis import spacy_fi as _spacy_fi  # noqa: F401
-from qualcode.analysis import voikko as _voikko  # noqa: F401
 from qualcode.analysis.base import (
     Analysis,
     Analyzer,

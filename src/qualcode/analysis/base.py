@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -50,12 +51,26 @@ class AnalyzerUnavailable(QualcodeError):
     """The back end is not installed here."""
 
 
+ENTRY_POINT_GROUP = "qualcode.analyzers"
+# The built-ins, exactly as pyproject.toml declares them under
+# [project.entry-points."qualcode.analyzers"]. They are discovered like any outside analyzer;
+# this copy is the fallback for a checkout that was never installed (no entry-point metadata).
+BUILTINS = {
+    "simplemma.v1": "qualcode.analysis.simple:SimplemmaAnalyzer",
+    "spacy-fi.v1": "qualcode.analysis.spacy_fi:SpacyFiAnalyzer",
+    "voikko.v1": "qualcode.analysis.voikko:VoikkoAnalyzer",
+}
 _REGISTRY: dict[str, Callable[[], Analyzer]] = {}
+_DISCOVERED = False
 _PREFERENCE = ("voikko.v1", "spacy-fi.v1", "simplemma.v1")
 
 
 def register(name: str) -> Callable[[Callable[[], Analyzer]], Callable[[], Analyzer]]:
-    """Register an analyzer factory under a versioned name (``mytool.v1``)."""
+    """Register an analyzer factory under a versioned name (``mytool.v1``) from Python.
+
+    A package registers one without being imported first through an entry point in the
+    ``qualcode.analyzers`` group: ``mytool.v1 = "mytool.analysis:MyAnalyzer"``.
+    """
 
     def decorator(factory: Callable[[], Analyzer]) -> Callable[[], Analyzer]:
         _REGISTRY[name] = factory
@@ -64,11 +79,48 @@ def register(name: str) -> Callable[[Callable[[], Analyzer]], Callable[[], Analy
     return decorator
 
 
+def _lazy(name: str, load: Callable[[], Any]) -> Callable[[], Analyzer]:
+    """A factory that imports its module only when the analyzer is asked for, so that listing
+    the registry (or ``qualcode --help``) never loads Voikko or spaCy."""
+
+    def factory() -> Analyzer:
+        target = load()
+        analyzer: Analyzer = target()
+        return analyzer
+
+    factory.__qualname__ = f"entry point {name}"
+    return factory
+
+
+def _load_target(target: str) -> Any:
+    import importlib
+
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _discover() -> None:
+    """Fill the registry from the entry points once, then the built-ins an uninstalled
+    checkout lacks; a name registered from Python (or by a test) is never replaced."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    _DISCOVERED = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        _REGISTRY.setdefault(ep.name, _lazy(ep.name, ep.load))
+    for name, target in BUILTINS.items():
+        _REGISTRY.setdefault(name, _lazy(name, functools.partial(_load_target, target)))
+
+
 def registered_names() -> list[str]:
+    _discover()
     return sorted(_REGISTRY)
 
 
 def get_analyzer(name: str) -> Analyzer:
+    _discover()
     factory = _REGISTRY.get(name)
     if factory is None:
         raise QualcodeError(

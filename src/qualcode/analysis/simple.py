@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qualcode.analysis.base import Analysis, AnalyzerUnavailable, register
+from qualcode.analysis.base import Analysis, AnalyzerUnavailable
 from qualcode.analysis.guess import guess
 
 
@@ -33,8 +33,3 @@ class SimplemmaAnalyzer:
                 readings.update(guess(form))
             out.append(tuple(sorted(readings, key=lambda a: a.lemma)))
         return out
-
-
-@register("simplemma.v1")
-def _factory() -> SimplemmaAnalyzer:
-    return SimplemmaAnalyzer()

@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from qualcode.analysis.base import Analysis, AnalyzerUnavailable, register
+from qualcode.analysis.base import Analysis, AnalyzerUnavailable
 from qualcode.analysis.guess import guess
 
+# The spaCy Finnish pipeline, defined here only: its import name and its distribution name.
 MODEL = "spacy_fi_experimental_web_md"
+MODEL_PACKAGE = "spacy-fi-experimental-web-md"
+_PIPELINES: dict[tuple[str, ...], Any] = {}
 _POS = {
     "NOUN": "noun",
     "PROPN": "propn",
@@ -26,6 +29,21 @@ _POS = {
 }
 
 
+def load_pipeline(exclude: Sequence[str] = ()) -> Any:
+    """The spaCy Finnish pipeline without the ``exclude``d components, loaded once per process
+    for each set (the lemmatizer, the NER and the word vectors each need different parts).
+
+    Raises whatever spaCy raises: each caller says what a missing model costs it.
+    """
+    key = tuple(sorted(exclude))
+    nlp = _PIPELINES.get(key)
+    if nlp is None:
+        import spacy
+
+        nlp = _PIPELINES[key] = spacy.load(MODEL, exclude=list(key))
+    return nlp
+
+
 class SpacyFiAnalyzer:
     name = "spacy-fi.v1"
     _nlp: Any = None
@@ -33,9 +51,7 @@ class SpacyFiAnalyzer:
     def __init__(self) -> None:
         if SpacyFiAnalyzer._nlp is None:
             try:
-                import spacy
-
-                SpacyFiAnalyzer._nlp = spacy.load(MODEL, exclude=["parser", "ner"])
+                SpacyFiAnalyzer._nlp = load_pipeline(exclude=["parser", "ner"])
             except Exception as exc:  # missing model, or its Voikko-based lemmatizer
                 raise AnalyzerUnavailable(f"the spaCy Finnish model cannot load ({exc})") from None
 
@@ -45,7 +61,7 @@ class SpacyFiAnalyzer:
 
         return (
             f"spacy {importlib.metadata.version('spacy')}; "
-            f"{MODEL} {importlib.metadata.version('spacy-fi-experimental-web-md')}"
+            f"{MODEL} {importlib.metadata.version(MODEL_PACKAGE)}"
         )
 
     def analyze(self, forms: Sequence[str]) -> list[tuple[Analysis, ...]]:
@@ -60,8 +76,3 @@ class SpacyFiAnalyzer:
                 readings.update(guess(form))
             out.append(tuple(sorted(readings, key=lambda a: a.lemma)))
         return out
-
-
-@register("spacy-fi.v1")
-def _factory() -> SpacyFiAnalyzer:
-    return SpacyFiAnalyzer()

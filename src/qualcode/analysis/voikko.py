@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from qualcode.analysis.base import Analysis, AnalyzerUnavailable, register
+from qualcode.analysis.base import Analysis, AnalyzerUnavailable
 from qualcode.analysis.guess import guess
 
 _MORPHEME_RE = re.compile(r"\+([^+(]*)(?:\(([^)]*)\))?")
@@ -223,8 +223,3 @@ class VoikkoAnalyzer:
 
     def close(self) -> None:
         self._voikko.terminate()
-
-
-@register("voikko.v1")
-def _factory() -> VoikkoAnalyzer:
-    return VoikkoAnalyzer()

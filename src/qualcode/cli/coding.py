@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
+from qualcode.choices import REVIEW_ORDERS
 from qualcode.cli.corpus import export
-from qualcode.cli.main import ProgressBar, cli, opened_project
+from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
 
 @cli.group()
@@ -45,7 +46,7 @@ def codebook_check(file: Path, no_lemmas: bool) -> None:
         click.echo(f"{len(exc.problems)} problem(s) in {file}", err=True)
         raise SystemExit(1) from None
     if not no_lemmas:
-        from qualcode.workflow.tagging import keyword_warnings
+        from qualcode.workflow._analysis import keyword_warnings
 
         for warning in keyword_warnings(book):
             click.echo(f"Warning: {file}: {warning}", err=True)
@@ -99,8 +100,8 @@ def codebook_show(file: Path) -> None:
 @click.option("--include-interviewer", is_flag=True, help="Also tag the interviewer's turns.")
 @click.option(
     "--order",
-    type=click.Choice(["document", "uncertainty"]),
-    default="document",
+    type=click.Choice(REVIEW_ORDERS),
+    default=REVIEW_ORDERS[0],
     show_default=True,
     help="Row order of the review CSV; 'uncertainty' puts the segments the model is least "
     "sure about first (active learning).",
@@ -138,7 +139,7 @@ def tag(
     """
     from qualcode.workflow import tag as run
 
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project, ProgressBar("Tagging") as bar:
         report = run(
             project,
@@ -169,14 +170,6 @@ def tag(
         click.echo(f"  {n:>5}  {label} ({theme})")
     if report.csv_path:
         click.echo(f"Wrote {report.csv_rows} rows to {report.csv_path}")
-
-
-def _warn_real_names(no_pseudonymise: bool) -> None:
-    if no_pseudonymise:
-        click.echo(
-            "Warning: --no-pseudonymise writes real names; keep the file inside the project team.",
-            err=True,
-        )
 
 
 @cli.command()

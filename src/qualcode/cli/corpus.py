@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.main import ProgressBar, cli, opened_project
+from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
 
 @cli.command("import")
@@ -180,10 +180,9 @@ def export_segments(ctx: click.Context, out: Path, no_pseudonymise: bool) -> Non
     Example:
       qualcode export segments --out segments.csv
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow import export_segments as run
 
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
         n = run(project, out, pseudonymise=not no_pseudonymise)
     click.echo(f"Wrote {n} segments to {out}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from qualcode.choices import DEFAULT_FOLDS, DEFAULT_MIN_EXAMPLES, DEFAULT_TARGET_PRECISION
 from qualcode.cli.main import ProgressBar, cli, opened_project
 
 
@@ -22,19 +23,19 @@ def _learning_options(function: Callable[..., None]) -> Callable[..., None]:
     options = [
         click.option(
             "--min-examples",
-            default=5,
+            default=DEFAULT_MIN_EXAMPLES,
             show_default=True,
             help="Codes with fewer accepted examples are left to the rules.",
         ),
         click.option(
             "--target-precision",
-            default=0.8,
+            default=DEFAULT_TARGET_PRECISION,
             show_default=True,
             help="Per-code thresholds are set to reach this precision in cross-validation.",
         ),
         click.option(
             "--folds",
-            default=5,
+            default=DEFAULT_FOLDS,
             show_default=True,
             # Cross-validation needs a held-out part: 1 fold would train and test on nothing.
             type=click.IntRange(min=2),

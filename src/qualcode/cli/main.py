@@ -122,5 +122,14 @@ class ProgressBar:
         self.close()
 
 
+def warn_real_names(no_pseudonymise: bool) -> None:
+    """The one warning every command with --no-pseudonymise gives before writing real names."""
+    if no_pseudonymise:
+        click.echo(
+            "Warning: --no-pseudonymise writes real names; keep the file inside the project team.",
+            err=True,
+        )
+
+
 def main() -> None:
     cli(prog_name="qualcode")

@@ -6,22 +6,23 @@ from pathlib import Path
 
 import click
 
+from qualcode.choices import DEFAULT_MEASURE, MATRIX_GROUPS, MATRIX_LEVELS, MATRIX_MEASURES
 from qualcode.cli.corpus import export
-from qualcode.cli.main import ProgressBar, cli, opened_project
+from qualcode.cli.main import ProgressBar, cli, opened_project, warn_real_names
 
 
 @cli.command()
 @click.option(
     "--by",
-    type=click.Choice(["city", "role", "organisation_type", "kind"]),
-    default="city",
+    type=click.Choice(MATRIX_GROUPS),
+    default=MATRIX_GROUPS[0],
     show_default=True,
     help="Rows of the matrix.",
 )
 @click.option(
     "--level",
-    type=click.Choice(["theme", "code"]),
-    default="theme",
+    type=click.Choice(MATRIX_LEVELS),
+    default=MATRIX_LEVELS[0],
     show_default=True,
     help="Columns: themes or individual codes.",
 )
@@ -38,8 +39,8 @@ from qualcode.cli.main import ProgressBar, cli, opened_project
 )
 @click.option(
     "--measure",
-    type=click.Choice(["segments", "documents", "share_of_interviewees", "per_1000_words"]),
-    default="per_1000_words",
+    type=click.Choice(MATRIX_MEASURES),
+    default=DEFAULT_MEASURE,
     show_default=True,
     help="Measure shown on screen and in the heat map.",
 )
@@ -68,11 +69,10 @@ def matrix(
       qualcode matrix --out matriisi.xlsx --plot teemat.png
       qualcode matrix --by role --level code --out matriisi.csv
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.matrix import wide
     from qualcode.workflow.reporting import matrix as run
 
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
         result = run(
             project,
@@ -155,12 +155,11 @@ def report(
       qualcode report --city Saarvala --lang en --out raportit/
       qualcode report --all --no-comments --out asiakkaalle/
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.reporting import report as run
 
     if (city is None) == (not all_cities):
         raise click.UsageError("give either --city C or --all")
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project, ProgressBar("Writing reports") as bar:
         result = run(
             project,
@@ -206,12 +205,11 @@ def export_quotes(
       qualcode export quotes --out lainaukset.xlsx
       qualcode export quotes --city Saarvala --code yhteistyo --out saarvala-yhteistyo.csv
     """
-    from qualcode.cli.coding import _warn_real_names
     from qualcode.workflow.quotes import export_quotes as run
 
     if out.suffix.lower() not in (".xlsx", ".csv"):
         raise click.BadParameter(f"{out}: use a .xlsx or .csv file name", param_hint="--out")
-    _warn_real_names(no_pseudonymise)
+    warn_real_names(no_pseudonymise)
     with opened_project(ctx) as project:
         result = run(project, out, city=city, code=code, pseudonymise=not no_pseudonymise)
     themes = f"{result.themes} theme" + ("" if result.themes == 1 else "s")

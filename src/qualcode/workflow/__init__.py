@@ -25,8 +25,8 @@ _EXPORTS = {
     "QUOTE_EXPORT_COLUMNS": "quotes",
     "export_quotes": "quotes",
     "TagReport": "tagging",
-    "analyse_forms": "tagging",
-    "load_project_codebook": "tagging",
+    "analyse_forms": "_analysis",
+    "load_project_codebook": "_analysis",
     "tag": "tagging",
 }
 

@@ -10,7 +10,7 @@ import difflib
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -19,6 +19,7 @@ from qualcode.csvout import write_csv
 from qualcode.errors import IngestError, QualcodeError
 from qualcode.ingest import collect_paths, load_transcript, read_document
 from qualcode.ingest.metadata import MetadataRow, SpeakerMeta, read_metadata
+from qualcode.progress import Progress
 from qualcode.project import Project
 from qualcode.records import DocumentMeta, Kind, Segment, SourceTurn, Transcript
 from qualcode.segment import segment_document
@@ -26,7 +27,6 @@ from qualcode.store import CodingRef, StatusRow
 from qualcode.store.rows import StoredDocument, StoredSpeaker
 from qualcode.textutil import suggestion_id
 
-Progress = Callable[[int, int, str], None]
 ImportStatus = Literal["imported", "unchanged", "metadata updated", "replaced", "duplicate"]
 
 SEGMENT_COLUMNS = (

@@ -137,8 +137,8 @@ def _source_guids(project: Project) -> dict[str, str]:
 
 def build_refi_project(project: Project, *, pseudonymise: bool = True) -> refi.RefiProject:
     from qualcode.pseudonymise import TextMapper, unchanged_mapper
+    from qualcode.workflow._analysis import load_project_codebook
     from qualcode.workflow.names import text_mapper
-    from qualcode.workflow.tagging import load_project_codebook
 
     codebook = load_project_codebook(project)
     store = project.store
@@ -264,7 +264,7 @@ def export_qdpx(project: Project, out: Path, *, pseudonymise: bool = True) -> in
 
 
 def export_qdc(project: Project, out: Path) -> int:
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     data = refi.export_qdc(_refi_codes(load_project_codebook(project)))
     atomic_write_bytes(out, data)

@@ -59,7 +59,7 @@ def agreement_report(
     documents: list[str] | None = None,
     code: str | None = None,
 ) -> AgreementReport:
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     store = project.store
     activity = store.reads.coder_activity()

@@ -316,7 +316,7 @@ def check_file(project: Project, path: Path, *, unregistered: bool = False) -> C
     found = check_text(text, [e for e in entries if e.action == "pseudonymise"])
     possible: dict[str, tuple[int, int]] = {}
     if unregistered:
-        from qualcode.match import tokenize
+        from qualcode.analysis.tokens import tokenize
 
         words, cities = _ordinary_words(project)
         capitalised = {t.form for t in tokenize(text) if t.form[:1].isupper()}
@@ -390,7 +390,7 @@ def _form_counts(project: Project) -> Counter[str]:
     """
     import numpy as np
 
-    from qualcode.match import tokenize
+    from qualcode.analysis.tokens import tokenize
 
     store = project.store
     blobs = [np.frombuffer(b, dtype=np.int32) for b in store.analysis.token_form_blobs()]
@@ -410,7 +410,7 @@ def _ordinary_words(project: Project) -> tuple[set[str], list[str]]:
     Words: every lower-case form in the transcripts, and every form in the codebook (its labels
     are the researchers' vocabulary, "Invest in", not anybody's name).
     """
-    from qualcode.match import tokenize
+    from qualcode.analysis.tokens import tokenize
 
     words = {form for form in _form_counts(project) if form.islower()}
     latest = project.store.codes.latest_codebook()

@@ -73,8 +73,8 @@ def quote_rows(
 ) -> list[tuple[str, ...]]:
     """The rows of ``export quotes`` (``QUOTE_EXPORT_COLUMNS``), in theme and city order."""
     from qualcode.report.clock import clock
+    from qualcode.workflow._analysis import load_project_codebook
     from qualcode.workflow.reporting import load_matrix_data, pseudonymiser
-    from qualcode.workflow.tagging import load_project_codebook
 
     codebook = load_project_codebook(project)
     data = load_matrix_data(project)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qualcode.choices import DEFAULT_MEASURE
 from qualcode.csvout import atomic_write_bytes, csv_bytes, excel_safe
 from qualcode.errors import QualcodeError
 from qualcode.project import Project
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from qualcode.matrix import MatrixData
     from qualcode.memos import Memos
 
-Progress = Callable[[int, int, str], None]
+from qualcode.progress import Progress
 
 
 def load_matrix_data(project: Project, *, include_suggested: bool = False) -> MatrixData:
@@ -121,11 +122,11 @@ def matrix(
     include_suggested: bool = False,
     out: Path | None = None,
     plot: Path | None = None,
-    measure: str = "per_1000_words",
+    measure: str = DEFAULT_MEASURE,
     pseudonymise: bool = True,
 ) -> MatrixResult:
     from qualcode.matrix import GROUPS, LEVELS, MEASURES, build_matrix, heatmap
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     if by not in GROUPS:
         raise QualcodeError(f"unknown --by '{by}'", f"use one of {', '.join(GROUPS)}")
@@ -295,7 +296,7 @@ def report(
     from qualcode.matrix import build_matrix, heatmap, representative_quotes
     from qualcode.report.content import ReportData, city_report, summary_report
     from qualcode.report.writer import open_template, render
-    from qualcode.workflow.tagging import load_project_codebook
+    from qualcode.workflow._analysis import load_project_codebook
 
     if lang not in ("fi", "en"):
         raise QualcodeError(f"unknown language '{lang}'", "use --lang fi or --lang en")

@@ -4,37 +4,42 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qualcode.analysis import Analysis, Analyzer, default_analyzer, get_analyzer
-from qualcode.codebook import Codebook, load_codebook, parse_codebook
+from qualcode.analysis import Analysis, Analyzer, get_analyzer
+from qualcode.analysis.tokens import tokenize
+from qualcode.choices import REVIEW_ORDERS
+from qualcode.codebook import Codebook, load_codebook
 from qualcode.errors import QualcodeError
 from qualcode.match import (
     CompiledCodebook,
     Evidence,
-    FormKeys,
     KeyForms,
     TokenArrays,
     compile_codebook,
     form_keys,
     match_indexed,
-    match_tokens,
-    tokenize,
 )
+from qualcode.progress import Progress
 from qualcode.project import Project
 from qualcode.textutil import sha256_hex, suggestion_id
+from qualcode.workflow._analysis import (
+    ANALYSE_BATCH,
+    analyse_forms,
+    analyzer_key,
+    index_key,
+    resolve_analyzer,
+    resolve_codebook_path,
+)
 
 if TYPE_CHECKING:  # the review CSV's modules load only when a CSV is written
     from qualcode.review import ReviewRow
     from qualcode.store.rows import ScopeSegment
     from qualcode.store.tag_run import TagRun
-
-Progress = Callable[[int, int, str], None]
-_ANALYSE_BATCH = 2000
 
 
 @dataclass(frozen=True)
@@ -57,59 +62,6 @@ class TagReport:
     warnings: tuple[str, ...] = field(default=())
     model_id: int | None = None
     by_source: tuple[tuple[str, int], ...] = ()
-
-
-def resolve_analyzer(project: Project) -> tuple[Analyzer, list[str]]:
-    if project.settings.analyzer:
-        return get_analyzer(project.settings.analyzer), []
-    return default_analyzer()
-
-
-def analyser_key(analyzer: Analyzer) -> str:
-    return f"{analyzer.name}|{analyzer.version}"
-
-
-def index_key(analyzer: Analyzer) -> str:
-    """A short stand-in for the analyzer and its versions in the (large) form_keys index."""
-    return sha256_hex(analyser_key(analyzer))[:10]
-
-
-def analyse_forms(
-    project: Project,
-    analyzer: Analyzer,
-    forms: Iterable[str],
-    progress: Progress | None = None,
-) -> tuple[dict[str, FormKeys], int]:
-    """Keys for every form; forms not in the store's cache are analysed and stored.
-
-    Must run inside the caller's transaction. Returns the keys and the number of new forms.
-    """
-    store = project.store
-    key = analyser_key(analyzer)
-    wanted = sorted(set(forms))
-    cached = store.analysis.cached_analyses(key, wanted)
-    keys = {
-        form: form_keys(Analysis.from_json(a) for a in json.loads(data))
-        for form, data in cached.items()
-    }
-    missing = [f for f in wanted if f not in cached]
-    for i in range(0, len(missing), _ANALYSE_BATCH):
-        batch = missing[i : i + _ANALYSE_BATCH]
-        if progress:
-            progress(i, len(missing), "analysing")
-        results = analyzer.analyze(batch)
-        store.analysis.store_analyses(
-            key,
-            (
-                (form, json.dumps([a.as_json() for a in readings], ensure_ascii=False))
-                for form, readings in zip(batch, results, strict=True)
-            ),
-        )
-        for form, readings in zip(batch, results, strict=True):
-            keys[form] = form_keys(readings)
-    if progress and missing:
-        progress(len(missing), len(missing), "analysing")
-    return keys, len(missing)
 
 
 _PARALLEL_MIN_FORMS = 20_000
@@ -166,7 +118,7 @@ def _analyse_json(
     many new forms."""
     import os
 
-    chunks = [forms[i : i + _ANALYSE_BATCH] for i in range(0, len(forms), _ANALYSE_BATCH)]
+    chunks = [forms[i : i + ANALYSE_BATCH] for i in range(0, len(forms), ANALYSE_BATCH)]
     workers = min(os.cpu_count() or 1, 4)
     data: list[str] = []
     keys: list[list[tuple[str, int]]] = []
@@ -177,7 +129,7 @@ def _analyse_json(
         keys.extend(result[1])
         starts.extend(result[2])
         if progress:
-            progress(min(len(forms), (i + 1) * _ANALYSE_BATCH), len(forms), "analysing")
+            progress(min(len(forms), (i + 1) * ANALYSE_BATCH), len(forms), "analysing")
 
     if len(forms) >= _PARALLEL_MIN_FORMS and workers > 1:
         import multiprocessing
@@ -210,7 +162,7 @@ def index_forms(
 
     Returns the number of forms that were not in the analysis cache."""
     store = project.store
-    key = analyser_key(analyzer)
+    key = analyzer_key(analyzer)
     texts = [f for _, f in forms]
     cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
@@ -263,27 +215,6 @@ def token_arrays(
     )
 
 
-def resolve_codebook_path(project: Project, explicit: Path | None) -> Path:
-    path = explicit or project.settings.codebook
-    if path is None:
-        raise QualcodeError(
-            "no codebook given",
-            "pass --codebook FILE, or set codebook under [tag] in qualcode.toml",
-        )
-    return path
-
-
-def load_project_codebook(project: Project) -> Codebook:
-    """The codebook that 'tag' used last (stored in the project as JSON)."""
-    latest = project.store.codes.latest_codebook()
-    if latest is None:
-        raise QualcodeError("this project has no codebook yet", "run 'qualcode tag' first")
-    source, data = latest.source, latest.data
-    import yaml
-
-    return parse_codebook(yaml.safe_dump(json.loads(data), allow_unicode=True), source)
-
-
 @dataclass(frozen=True)
 class _Proposal:
     source: str
@@ -306,7 +237,7 @@ def tag(
 ) -> TagReport:
     """Match the codebook (and the latest trained model) against the segments; refresh the
     pending suggestions; optionally write the review CSV."""
-    if order not in ("document", "uncertainty"):
+    if order not in REVIEW_ORDERS:
         raise QualcodeError(f"unknown order '{order}'", "use 'document' or 'uncertainty'")
     path = resolve_codebook_path(project, codebook_path)
     codebook = load_codebook(path)
@@ -332,7 +263,7 @@ def tag(
             c for c in rules.keys() | old_rules.keys() if rules.get(c) != old_rules.get(c)
         )
         scope = run.scope
-        cached_before = store.analysis.analysis_cache_size(analyser_key(analyzer))
+        cached_before = store.analysis.analysis_cache_size(analyzer_key(analyzer))
         store.codes.upsert_codes(
             [(c.id, c.label, c.parent, c.definition) for c in codebook.codes],
             retire_missing=True,
@@ -413,7 +344,7 @@ def tag(
     return TagReport(
         codebook=str(path),
         codebook_digest=digest,
-        analyzer=analyser_key(analyzer),
+        analyzer=analyzer_key(analyzer),
         segments=scope.segments,
         words=words,
         new_forms=new_forms,
@@ -556,39 +487,6 @@ def _key_forms(rows: list[tuple[str, int, int]]) -> dict[str, KeyForms]:
     return {k: KeyForms(frozenset(v), frozenset(lemmas.get(k, ()))) for k, v in parts.items()}
 
 
-def prime_project_analyses(project: Project, texts: Iterable[str]) -> str:
-    """Make the classifier reuse the project's analysis cache; returns the analyzer name."""
-    from qualcode.classify import prime_analyses
-
-    analyzer, _ = resolve_analyzer(project)
-    with project.store.transaction():
-        keys, _ = analyse_forms(project, analyzer, (t.form for x in texts for t in tokenize(x)))
-    prime_analyses(analyzer.name, keys)
-    return analyzer.name
-
-
-def rule_matches(
-    project: Project, codebook: Codebook, segment_ids: Iterable[str]
-) -> list[tuple[str, str]]:
-    """(segment id, code) pairs that the codebook's rules give these segments."""
-    analyzer, _ = resolve_analyzer(project)
-    wanted = set(segment_ids)
-    segments = [
-        s
-        for s in project.store.reads.segments_to_tag(include_interviewer=True)
-        if s.segment_id in wanted
-    ]
-    tokens = [tokenize(s.text, s.start) for s in segments]
-    with project.store.transaction():
-        keys, _ = analyse_forms(project, analyzer, (t.form for toks in tokens for t in toks))
-    compiled = compile_codebook(codebook)
-    return [
-        (s.segment_id, m.code_id)
-        for s, toks in zip(segments, tokens, strict=True)
-        for m in match_tokens(s.segment_id, toks, keys, compiled)
-    ]
-
-
 def pending_review_rows(
     project: Project, *, city: str | None = None, order: str = "document"
 ) -> list[ReviewRow]:
@@ -622,40 +520,3 @@ def pending_review_rows(
                 closeness[r.segment_id] = min(closeness.get(r.segment_id, 1.0), d)
         rows.sort(key=lambda r: closeness.get(r.segment_id, 1.0))
     return rows
-
-
-def keyword_warnings(codebook: Codebook, analyzer: Analyzer | None = None) -> list[str]:
-    """Keywords that are not dictionary forms (they would match little or nothing).
-
-    ``verkostot`` is a plural; Voikko's lemma is ``verkosto``. Only a warning: a researcher
-    may want a plural-only noun (``markkinat``), which qualcode also accepts.
-    """
-    if analyzer is None:
-        analyzer, _ = default_analyzer()
-    words: dict[str, list[str]] = {}
-    for code in codebook.codes:
-        for kw in (*code.keywords, *code.exclude_keywords):
-            words.setdefault(kw.word, []).append(code.id)
-        for phrase in (*code.phrases, *code.exclude_phrases):
-            for w in phrase.words:
-                words.setdefault(w, []).append(code.id)
-    forms = sorted(words)
-    out = []
-    for form, readings in zip(forms, analyzer.analyze(forms), strict=True):
-        lemmas = {r.lemma for r in readings}
-        codes = ", ".join(sorted(set(words[form])))
-        known = {r.lemma for r in readings if r.pos != "unknown"}
-        singular = {form[:-1], form[:-3] + "nen"} & known if form.endswith("t") else set()
-        if singular:
-            out.append(
-                f"'{form}' ({codes}) is a plural; '{min(singular)}' finds both singular and "
-                "plural forms (ignore this for plural-only nouns such as 'markkinat')"
-            )
-            continue
-        if form in lemmas or any(r.pos == "unknown" for r in readings):
-            continue
-        out.append(
-            f"'{form}' ({codes}) is not a dictionary form; Voikko reads it as "
-            + " / ".join(sorted(lemmas))
-        )
-    return out

@@ -9,22 +9,20 @@ of one interview never sit on both sides of a split.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qualcode import __version__
+from qualcode.choices import DEFAULT_FOLDS, DEFAULT_MIN_EXAMPLES, DEFAULT_TARGET_PRECISION
 from qualcode.codebook import Codebook
 from qualcode.errors import QualcodeError
+from qualcode.progress import Progress
 from qualcode.project import Project
 from qualcode.textutil import sha256_hex
 
-Progress = Callable[[int, int, str], None]
 EXPLICIT_NEGATIVE_WEIGHT = 2.0
-DEFAULT_MIN_EXAMPLES = 5
-DEFAULT_TARGET_PRECISION = 0.8
-DEFAULT_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -126,7 +124,7 @@ def _out_of_fold(
 
     from qualcode.classify import SegmentClassifier
 
-    featurizer = SegmentClassifier(analyzer=analyzer)._featurizer()
+    featurizer = SegmentClassifier(analyzer=analyzer).new_featurizer()
     features = featurizer.fit_transform(data.texts).tocsr()
     decisions = np.zeros(data.y.shape, dtype=np.float64)
     splitter = GroupKFold(n_splits=folds)
@@ -203,7 +201,7 @@ def train(
 ) -> TrainReport:
     """Fit the suggester on the reviewed material, cross-validate it, store it."""
     from qualcode.classify import SegmentClassifier, apply_platt
-    from qualcode.workflow.tagging import load_project_codebook, prime_project_analyses
+    from qualcode.workflow._analysis import load_project_codebook, prime_project_analyses
 
     if min_examples < 1:
         raise QualcodeError("--min-examples must be at least 1")
@@ -364,7 +362,7 @@ def evaluate(
     progress: Progress | None = None,
 ) -> EvaluationReport:
     """Rules alone, model alone (held-out documents) and both, against accepted codings."""
-    from qualcode.workflow.tagging import load_project_codebook, rule_matches
+    from qualcode.workflow._analysis import load_project_codebook, rule_matches
 
     codebook = load_project_codebook(project)
     data = training_set(project, codebook, min_examples)
@@ -380,7 +378,7 @@ def evaluate(
     model_pairs: set[tuple[str, str]] = set()
     if data.codes:
         from qualcode.classify import apply_platt, fit_platt
-        from qualcode.workflow.tagging import prime_project_analyses
+        from qualcode.workflow._analysis import prime_project_analyses
 
         analyzer = prime_project_analyses(project, data.texts)
         decisions, _, _ = _out_of_fold(data, folds, analyzer, progress)
