@@ -48,7 +48,13 @@ def test_a_city_report_says_what_its_material_is_and_what_stood_out() -> None:
         "note",
     )
     sections = {s.title: s for s in report.sections}
-    assert list(sections) == ["Yhteenveto", "Indikaattorit", "Yhteistyö", "Teemataulukko"]
+    assert list(sections) == [
+        "Yhteenveto",
+        "Indikaattorit",
+        "Yhteistyö",
+        "Teemataulukko",
+        "Strategian lähtökohdat",
+    ]
     summary = texts(sections["Yhteenveto"].blocks, "body")
     assert summary[0] == (
         "Ärjässä keskusteluissa nousi vahvimmin esiin ”Yhteistyö”. Teeman ”Yhteistyö” ottivat "

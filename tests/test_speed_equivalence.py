@@ -155,7 +155,7 @@ def _index_forms_in_parent(
     from qualcode.match import form_keys
 
     store = project.store  # type: ignore[attr-defined]
-    key = tagging.analyser_key(analyzer)  # type: ignore[arg-type]
+    key = tagging.analyzer_key(analyzer)  # type: ignore[arg-type]
     texts = [f for _, f in forms]
     cached = store.analysis.cached_analyses(key, texts)
     missing = [f for f in texts if f not in cached]
