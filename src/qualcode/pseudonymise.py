@@ -162,14 +162,15 @@ class _Morphology:
     """libvoikko with a per-form cache; one instance is shared by the module."""
 
     def __init__(self) -> None:
-        try:
-            import libvoikko
+        from qualcode.analysis.base import AnalyzerUnavailable
+        from qualcode.analysis.voikko import VOIKKO_HINT, open_voikko
 
-            self._voikko: Any = libvoikko.Voikko("fi")
-        except Exception as exc:  # OSError without libvoikko.so, VoikkoException without fi
+        try:
+            self._voikko: Any = open_voikko()
+        except AnalyzerUnavailable as exc:
             raise PseudonymiseError(
                 f"Voikko with a Finnish dictionary is needed to find names ({exc})",
-                "install libvoikko1 and voikko-fi (make test installs them)",
+                VOIKKO_HINT,
             ) from None
         self._cache: dict[str, _Word] = {}
 

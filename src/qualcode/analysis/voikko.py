@@ -146,18 +146,29 @@ def _fewest_members(readings: list[Analysis]) -> list[Analysis]:
     return [r for r in readings if r.pos == "propn" or len(r.members) == fewest]
 
 
+VOIKKO_HINT = "install libvoikko1 and voikko-fi (make test installs them)"
+
+
+def open_voikko() -> Any:
+    """libvoikko with its Finnish dictionary: the one place qualcode opens it (the analyzer,
+    name detection and the name tagger each keep their own handle and cache)."""
+    try:
+        import libvoikko
+    except Exception as exc:  # OSError when libvoikko.so is missing
+        raise AnalyzerUnavailable(f"the libvoikko library is not installed ({exc})") from None
+    try:
+        return libvoikko.Voikko("fi")
+    except Exception as exc:  # VoikkoException without the fi dictionary
+        raise AnalyzerUnavailable(f"no Finnish Voikko dictionary ({exc})") from None
+
+
 class VoikkoAnalyzer:
     name = "voikko.v1"
 
     def __init__(self) -> None:
-        try:
-            import libvoikko
-        except Exception as exc:  # OSError when libvoikko.so is missing
-            raise AnalyzerUnavailable(f"the libvoikko library is not installed ({exc})") from None
-        try:
-            self._voikko: Any = libvoikko.Voikko("fi")
-        except Exception as exc:
-            raise AnalyzerUnavailable(f"no Finnish Voikko dictionary ({exc})") from None
+        self._voikko: Any = open_voikko()
+        import libvoikko
+
         dicts = libvoikko.Voikko.listDicts()
         self._version = (
             f"libvoikko {libvoikko.Voikko.getVersion()}; {dicts[0].description if dicts else 'fi'}"
