@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import qualcode
 from qualcode.cli import cli
 from qualcode.project import Project, init_project, open_project
 
@@ -123,3 +127,42 @@ def sample_named(sample_imported: Path, tmp_path_factory: pytest.TempPathFactory
     run(root, "tag")
     run(root, "review", SAMPLE / "review-decisions.csv")
     return root
+
+
+def sql(project_dir: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows of a query on a project's database, read outside qualcode."""
+    conn = sqlite3.connect(project_dir / "qualcode.db")
+    try:
+        return list(conn.execute(query, params))
+    finally:
+        conn.close()
+
+
+def add_code(project_dir: Path, code: str = "vahvuudet") -> None:
+    """A code in the store without a codebook, for tests that code segments by hand."""
+    conn = sqlite3.connect(project_dir / "qualcode.db")
+    with conn:
+        conn.execute("INSERT INTO codes (id, label, updated) VALUES (?, ?, 'x')", (code, code))
+    conn.close()
+
+
+# Subprocesses run the qualcode these tests imported (a worktree's, not the installed one).
+_SRC = str(Path(qualcode.__file__).parents[1])
+
+
+def qualcode_process(project_dir: Path, *args: object, **env: str) -> subprocess.Popen[str]:
+    """``qualcode --project DIR ARGS`` in its own process (for kill and lock tests)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from qualcode.cli import main; main()",
+            "--project",
+            str(project_dir),
+            *map(str, args),
+        ],
+        env={**os.environ, "PYTHONPATH": _SRC, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

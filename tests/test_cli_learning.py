@@ -11,17 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import CODEBOOK, SAMPLE, copy_project, run
+from conftest import CODEBOOK, SAMPLE, copy_project, run, sql
 from qualcode.cli import cli
 from qualcode.project import init_project
-
-
-def sql(project: Path, query: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(project / "qualcode.db")
-    try:
-        return list(conn.execute(query))
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="module")

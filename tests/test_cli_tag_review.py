@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE, Invoke, db_snapshot
+from conftest import REPO, SAMPLE, Invoke, db_snapshot, sql
 from qualcode.textutil import suggestion_id
 
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
@@ -48,14 +47,6 @@ def write_like_excel(path: Path, rows: list[dict[str, str]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     path.write_bytes(buffer.getvalue().encode("cp1252"))
-
-
-def sql(project_dir: Path, query: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(project_dir / "qualcode.db")
-    try:
-        return list(conn.execute(query))
-    finally:
-        conn.close()
 
 
 @pytest.fixture

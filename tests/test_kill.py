@@ -7,21 +7,14 @@ the transaction, after all its writes.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import qualcode
-from conftest import SAMPLE
+from conftest import SAMPLE, qualcode_process
 from qualcode.project import init_project
-
-# The subprocesses run the qualcode this test imported.
-_SRC = str(Path(qualcode.__file__).parents[1])
 
 _STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -36,23 +29,6 @@ def dump(project_dir: Path) -> list[str]:
         conn.close()
 
 
-def qualcode(project_dir: Path, *args: object, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from qualcode.cli import main; main()",
-            "--project",
-            str(project_dir),
-            *map(str, args),
-        ],
-        env={**os.environ, "PYTHONPATH": _SRC, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_import_killed_inside_its_transaction_leaves_the_store_intact(tmp_path: Path) -> None:
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     for root in (killed, clean):
@@ -60,7 +36,7 @@ def test_import_killed_inside_its_transaction_leaves_the_store_intact(tmp_path: 
     before = dump(killed)
     marker = killed / "qualcode.db.test-pause"
 
-    victim = qualcode(killed, "import", SAMPLE, QUALCODE_TEST_PAUSE_BEFORE_COMMIT="120")
+    victim = qualcode_process(killed, "import", SAMPLE, QUALCODE_TEST_PAUSE_BEFORE_COMMIT="120")
     try:
         deadline = time.monotonic() + 300
         while not marker.exists():
@@ -77,11 +53,11 @@ def test_import_killed_inside_its_transaction_leaves_the_store_intact(tmp_path: 
 
     assert dump(killed) == before  # intact, and nothing of the import is there
 
-    rerun = qualcode(killed, "import", SAMPLE)
+    rerun = qualcode_process(killed, "import", SAMPLE)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, (out, err)
     assert "16 imported, 0 other, 16 file(s) in all" in out
-    uninterrupted = qualcode(clean, "import", SAMPLE)
+    uninterrupted = qualcode_process(clean, "import", SAMPLE)
     assert uninterrupted.communicate(timeout=300)[0] == out
     assert dump(killed) == dump(clean)
     assert not (killed / "qualcode.db.lock-note").exists()

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
-from conftest import Invoke, db_snapshot
+from conftest import Invoke, add_code, db_snapshot, sql
 
 LONG_A = " ".join(f"Ensimmäinen osa kertoo yhteistyöstä numero {i}." for i in range(6))
 LONG_B = " ".join(f"Toinen osa kertoo oppilaitoksista numero {i}." for i in range(6))
-
-
-def sql(project_dir: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(project_dir / "qualcode.db")
-    try:
-        return list(conn.execute(query, params))
-    finally:
-        conn.close()
-
-
-def add_code(project_dir: Path, code: str = "vahvuudet") -> None:
-    conn = sqlite3.connect(project_dir / "qualcode.db")
-    with conn:
-        conn.execute("INSERT INTO codes (id, label, updated) VALUES (?, ?, 'x')", (code, code))
-    conn.close()
 
 
 def set_segment(project_dir: Path, key: str, value: str) -> None:

@@ -11,40 +11,20 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import qualcode
-from conftest import REPO, SAMPLE, Invoke, db_snapshot
+from conftest import REPO, SAMPLE, Invoke, add_code, db_snapshot, qualcode_process, sql
 from qualcode.csvout import atomic_write_bytes
 from qualcode.errors import OutputError, StoreError
 from qualcode.project import open_project
 
-# The subprocesses run the qualcode this test imported.
-_SRC = str(Path(qualcode.__file__).parents[1])
-
 CODEBOOK = REPO / "codebooks" / "innovaatioekosysteemi.yaml"
 FIRST = "Ensimmäinen vastaus kertoo yhteistyön vahvuuksista täällä Lounajoella."
 SECOND = "Toinen vastaus jatkaa siitä, miten yritykset ja oppilaitokset tekevät työtä yhdessä."
-
-
-def sql(project_dir: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(project_dir / "qualcode.db")
-    try:
-        return list(conn.execute(query, params))
-    finally:
-        conn.close()
-
-
-def add_code(project_dir: Path, code: str = "vahvuudet") -> None:
-    conn = sqlite3.connect(project_dir / "qualcode.db")
-    with conn:
-        conn.execute("INSERT INTO codes (id, label, updated) VALUES (?, ?, 'x')", (code, code))
-    conn.close()
 
 
 def two_turns(tmp_path: Path) -> tuple[Path, str, str]:
@@ -339,21 +319,6 @@ def test_written_files_follow_the_umask(qc: Invoke, tmp_path: Path, umask: int, 
 
 
 # --- 5. a busy project ----------------------------------------------------------------------------
-def _qualcode(project_dir: Path, *args: object, **env: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from qualcode.cli import main; main()",
-            "--project",
-            str(project_dir),
-            *map(str, args),
-        ],
-        env={**os.environ, "PYTHONPATH": _SRC, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 300) -> None:
@@ -373,12 +338,12 @@ def test_a_command_waits_for_a_running_tag_and_names_it(qc: Invoke, project_dir:
     segment = str(sql(project_dir, "SELECT id FROM segments WHERE is_interviewer = 0")[0][0])
     db = project_dir / "qualcode.db"
     marker = project_dir / "qualcode.db.test-pause"
-    tag = _qualcode(
+    tag = qualcode_process(
         project_dir, "tag", "--codebook", CODEBOOK, QUALCODE_TEST_PAUSE_BEFORE_COMMIT="10"
     )
     try:
         wait_for(marker, tag)
-        impatient = _qualcode(
+        impatient = qualcode_process(
             project_dir, "code", segment, "vahvuudet", QUALCODE_BUSY_TIMEOUT="0.5"
         )
         out, err = impatient.communicate(timeout=60)
@@ -391,7 +356,9 @@ def test_a_command_waits_for_a_running_tag_and_names_it(qc: Invoke, project_dir:
             "sets how many seconds to wait)",
         ]
         assert sql(project_dir, "SELECT COUNT(*) FROM codings") == [(0,)]
-        patient = _qualcode(project_dir, "code", segment, "vahvuudet", QUALCODE_BUSY_TIMEOUT="120")
+        patient = qualcode_process(
+            project_dir, "code", segment, "vahvuudet", QUALCODE_BUSY_TIMEOUT="120"
+        )
         out, err = patient.communicate(timeout=180)
         assert patient.returncode == 0, (out, err)
         assert err.splitlines()[0] == (
